@@ -1,0 +1,395 @@
+"""Pure functions that turn answers and index reports into Telegram HTML or plain text.
+
+Everything that reaches Telegram is built here from escaped text, so user input, article text and
+titles can never inject markup. Messages are measured in UTF-16 code units, the unit Telegram's
+4096 limit counts, and split between blocks (or at whitespace inside an over-long block) with every
+open tag closed and reopened, never inside a tag or an entity.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from retrieval.answers import Answer, Result, SourceRef
+
+if TYPE_CHECKING:
+    from index.records import IndexSummary
+    from index.store import ArticleInfo, Catalog
+
+MAX_MESSAGE = 4096  # Telegram's limit for one message text
+MAX_LINK_URL = 512  # longer URLs are shown as plain titles rather than risk a rejected message
+NOT_FOUND = "I couldn't find that in the articles."
+SEPARATOR = "\n\n"
+
+
+@dataclass(frozen=True)
+class Span:
+    """A run of raw (unescaped) text inside nested tags, outermost first.
+
+    A tag is its opening form without brackets, e.g. ``"b"`` or ``'a href="..."'``; keeping text
+    and markup apart is what lets a long block be split anywhere and still stay balanced.
+    """
+
+    text: str
+    tags: tuple[str, ...] = ()
+
+
+Block = list[Span]
+
+
+def telegram_len(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units (an emoji counts two)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def render(spans: Iterable[Span]) -> str:
+    """Escaped HTML for ``spans``, opening and closing only the tags that change between spans."""
+    out: list[str] = []
+    stack: tuple[str, ...] = ()
+    for span in spans:
+        if not span.text:
+            continue
+        common = 0
+        while (common < len(stack) and common < len(span.tags)
+               and stack[common] == span.tags[common]):
+            common += 1
+        out.extend(f"</{_tag_name(t)}>" for t in reversed(stack[common:]))
+        out.extend(f"<{t}>" for t in span.tags[common:])
+        out.append(html.escape(span.text, quote=False))
+        stack = span.tags
+    out.extend(f"</{_tag_name(t)}>" for t in reversed(stack))
+    return "".join(out)
+
+
+def _tag_name(tag: str) -> str:
+    return tag.split(" ", 1)[0]
+
+
+def split_blocks(blocks: Sequence[Block], limit: int = MAX_MESSAGE) -> list[str]:
+    """Pack blocks into as few messages as fit ``limit``, splitting only an over-long block."""
+    messages: list[str] = []
+    current: list[str] = []
+
+    def flush() -> None:
+        if current:
+            messages.append(SEPARATOR.join(current))
+            current.clear()
+
+    for block in blocks:
+        for piece in _split_block(block, limit):
+            joined = SEPARATOR.join([*current, piece])
+            if current and telegram_len(joined) > limit:
+                flush()
+            current.append(piece)
+    flush()
+    return [m for m in messages if m.strip()]
+
+
+def _split_block(block: Block, limit: int) -> list[str]:
+    """One block as one or more rendered pieces, each within ``limit``."""
+    spans = [s for s in block if s.text]
+    whole = render(spans)
+    if telegram_len(whole) <= limit:
+        return [whole] if whole else []
+    pieces: list[str] = []
+    acc: list[Span] = []
+    queue = list(spans)
+    while queue:
+        span = queue.pop(0)
+        if telegram_len(render([*acc, span])) <= limit:
+            acc.append(span)
+            continue
+        cut = _best_cut(acc, span, limit)
+        if cut == 0:
+            if not acc:  # even one character with its tags does not fit: drop the markup
+                span = Span(span.text)
+                cut = max(1, _best_cut([], span, limit))
+            else:
+                pieces.append(render(acc))
+                acc = []
+                queue.insert(0, span)
+                continue
+        acc.append(Span(span.text[:cut], span.tags))
+        pieces.append(render(acc))
+        acc = []
+        rest = span.text[cut:]
+        if rest:
+            queue.insert(0, Span(rest, span.tags))
+    if acc:
+        pieces.append(render(acc))
+    return [p for p in pieces if p]
+
+
+def _best_cut(acc: list[Span], span: Span, limit: int) -> int:
+    """Longest prefix of ``span`` that still fits after ``acc``, moved back to a space if any."""
+    lo, hi = 0, len(span.text)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if telegram_len(render([*acc, Span(span.text[:mid], span.tags)])) <= limit:
+            lo = mid
+        else:
+            hi = mid - 1
+    if 0 < lo < len(span.text):
+        space = span.text.rfind(" ", 0, lo)
+        if space > lo // 2:  # prefer a word boundary unless it wastes half the room
+            lo = space + 1
+    return lo
+
+
+# ---- answers -------------------------------------------------------------------------------
+
+
+def page_count(result: Result, per_page: int) -> int:
+    """How many pages the "More" button can reach (at least one)."""
+    return max(1, -(-len(result.answers) // max(1, per_page)))
+
+
+def answer_blocks(answer: Answer, number: int | None = None) -> list[Block]:
+    """An answer as its quote block (answer span in bold) and its source line."""
+    quote: Block = []
+    if number is not None:
+        quote.append(Span(f"{number}. "))
+    q = ("blockquote",)
+    span = answer.highlight
+    if span is not None and 0 <= span[0] < span[1] <= len(answer.quote):
+        start, end = span
+        quote += [Span(answer.quote[:start], q), Span(answer.quote[start:end], (*q, "b")),
+                  Span(answer.quote[end:], q)]
+    else:
+        quote.append(Span(answer.quote, q))
+    return [quote, source_line(answer.sources)]
+
+
+def source_line(sources: Sequence[SourceRef]) -> Block:
+    """"— Title, 2024-11-25 and 2 more sources", with the title linked when there is a URL."""
+    if not sources:
+        return [Span("— source unknown", ("i",))]
+    first = sources[0]
+    line: Block = [Span("— ")]
+    if first.kind == "comment":
+        line.append(Span("a reader comment under "))
+    line.append(_title_span(first.title or first.path or first.id, first.url))
+    date = format_date(first.published)
+    if date:
+        line.append(Span(f", {date}"))
+    others = len(sources) - 1
+    if others:
+        line.append(Span(f" and {others} more source{'s' if others > 1 else ''}"))
+    return line
+
+
+def _title_span(title: str, url: str | None) -> Span:
+    if url and url.startswith(("http://", "https://")) and len(url) <= MAX_LINK_URL:
+        return Span(title, (f'a href="{html.escape(url, quote=True)}"',))
+    return Span(title, ("i",))
+
+
+def format_date(published: str | None) -> str | None:
+    """The date part of an ISO timestamp, or the value as given when it is not ISO."""
+    if not published:
+        return None
+    match = re.match(r"\d{4}-\d{2}-\d{2}", published)
+    return match.group(0) if match else published.strip() or None
+
+
+def not_found_blocks(result: Result) -> list[Block]:
+    """The "I couldn't find that" reply, with the closest topics when retrieval offered some."""
+    blocks: list[Block] = [[Span(NOT_FOUND)]]
+    if result.message and result.message.strip() != NOT_FOUND:
+        blocks.append([Span(result.message, ("i",))])
+    if result.related:
+        lines: Block = [Span("Closest topics in the articles:")]
+        lines += [Span(f"\n• {title}") for title in result.related]
+        blocks.append(lines)
+    return blocks
+
+
+def format_result_page(result: Result, page: int = 0, per_page: int = 3,
+                       limit: int = MAX_MESSAGE) -> list[str]:
+    """HTML messages for one page of answers (or the not-found reply), each within ``limit``."""
+    if result.abstained or not result.answers:
+        return split_blocks(not_found_blocks(result), limit)
+    pages = page_count(result, per_page)
+    page = min(max(page, 0), pages - 1)
+    first = page * per_page
+    blocks: list[Block] = []
+    for i, answer in enumerate(result.answers[first:first + per_page], start=first + 1):
+        blocks.extend(answer_blocks(answer, i if len(result.answers) > 1 else None))
+    if pages > 1:
+        last = min(first + per_page, len(result.answers))
+        blocks.append([Span(f"Answers {first + 1}–{last} of {len(result.answers)}", ("i",))])
+    return split_blocks(blocks, limit)
+
+
+def format_inline_answer(question: str, answer: Answer, limit: int = MAX_MESSAGE) -> str:
+    """The message an inline result sends: the question, then one answer with its source."""
+    blocks = [[Span(question, ("i",))], *answer_blocks(answer)]
+    return split_blocks(blocks, limit)[0]
+
+
+def inline_title(answer: Answer, width: int = 100) -> str:
+    """A short one-line title for an inline result: the answer span, else the quote's start."""
+    text = answer.highlight_text or answer.quote
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+# ---- plain text ----------------------------------------------------------------------------
+
+
+def format_result_plain(result: Result, limit: int | None = None) -> str:
+    """The same answer as plain text, for the terminal chat (the answer span in *stars*)."""
+    if result.abstained or not result.answers:
+        lines = [NOT_FOUND]
+        if result.message and result.message.strip() != NOT_FOUND:
+            lines.append(result.message)
+        if result.related:
+            lines.append("Closest topics in the articles:")
+            lines += [f"  • {t}" for t in result.related]
+        return "\n".join(lines)
+    parts = []
+    answers = result.answers if limit is None else result.answers[:limit]
+    for i, answer in enumerate(answers, start=1):
+        quote = answer.quote
+        if answer.highlight is not None and 0 <= answer.highlight[0] < answer.highlight[1]:
+            s, e = answer.highlight
+            quote = f"{quote[:s]}*{quote[s:e]}*{quote[e:]}"
+        source = html_to_plain(render(source_line(answer.sources)))
+        number = f"{i}. " if len(answers) > 1 else ""
+        parts.append(f"{number}“{quote}”\n   {source}")
+    return "\n\n".join(parts)
+
+
+_LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.S)
+_TAG = re.compile(r"</?[a-z][^>]*>")
+
+
+def html_to_plain(text: str) -> str:
+    """Strip our own markup (links become "title (url)") for the plain-text fallback."""
+    text = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})", text)
+    return html.unescape(_TAG.sub("", text))
+
+
+# ---- admin and help ------------------------------------------------------------------------
+
+
+def format_summary(summary: IndexSummary, title: str = "Index updated") -> str:
+    """What a reindex or an upload changed, as one short HTML message."""
+    counts = (f"{len(summary.added)} added, {len(summary.updated)} updated, "
+              f"{len(summary.unchanged)} unchanged, {len(summary.removed)} removed")
+    blocks: list[Block] = [[
+        Span(f"{title}", ("b",)),
+        Span(f" in {summary.seconds:.1f} s: {counts}; "
+             f"{summary.passages_embedded} passages embedded."),
+    ]]
+    if summary.skipped:
+        lines: Block = [Span(f"Skipped {len(summary.skipped)}:")]
+        for skipped in summary.skipped[:10]:
+            lines += [Span("\n• "), Span(skipped.source, ("code",)), Span(f": {skipped.reason}")]
+        if len(summary.skipped) > 10:
+            lines.append(Span(f"\n… and {len(summary.skipped) - 10} more"))
+        blocks.append(lines)
+    return split_blocks(blocks)[0]
+
+
+def format_progress(stage: str, done: int, total: int) -> str:
+    """One line of reindex progress, e.g. "Reindexing… embedding 40/120"."""
+    if total > 0:
+        return html.escape(f"Reindexing… {stage} {done}/{total}", quote=False)
+    return html.escape(f"Reindexing… {stage}", quote=False)
+
+
+def format_sources(articles: Sequence[ArticleInfo], limit: int = MAX_MESSAGE) -> list[str]:
+    """The indexed articles, one line each: linked title, date, passage count."""
+    if not articles:
+        return ["No articles are indexed yet."]
+    blocks: list[Block] = [[Span(f"{len(articles)} articles indexed:", ("b",))]]
+    lines: Block = []
+    for article in articles:
+        lines.append(Span("• "))
+        lines.append(_title_span(article.title or article.path or article.id, article.url))
+        date = format_date(article.published)
+        lines.append(Span(f"{', ' + date if date else ''} ({article.passages} passages)\n"))
+    blocks.append(lines)
+    return split_blocks(blocks, limit)
+
+
+def format_stats(stats: Mapping[str, Any], bot_counts: Mapping[str, Any]) -> str:
+    """Index statistics from the services plus the bot's own counters, one per line."""
+    lines: Block = [Span("Index", ("b",))]
+    for key, value in stats.items():
+        lines.append(Span(f"\n{_humanize(key)}: {_value(key, value)}"))
+    lines.append(Span("\n\n"))
+    lines.append(Span("Bot", ("b",)))
+    for key, value in bot_counts.items():
+        lines.append(Span(f"\n{_humanize(key)}: {_value(key, value)}"))
+    return split_blocks([lines])[0]
+
+
+def _humanize(key: str) -> str:
+    return key.replace("_", " ").capitalize()
+
+
+def _value(key: str, value: Any) -> str:
+    if isinstance(value, int) and key.endswith("bytes"):
+        return _size(value)
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)
+
+
+def _size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def describe_catalog(catalog: Catalog | None) -> str:
+    """One sentence on what is indexed: article count, passages and date range."""
+    if catalog is None or catalog.articles == 0:
+        return "No articles are indexed yet, so I can't answer anything for now."
+    span = ""
+    if catalog.first_published and catalog.last_published:
+        first = format_date(catalog.first_published)
+        last = format_date(catalog.last_published)
+        span = f", published {first}" if first == last else f", published {first} to {last}"
+    plural = "s" if catalog.articles != 1 else ""
+    return f"I know {catalog.articles} news article{plural} ({catalog.passages} passages{span})."
+
+
+def format_help(catalog: Catalog | None, bot_username: str, is_admin: bool = False) -> list[str]:
+    """What the bot knows (article count and date range) and every way to ask it."""
+    knows = describe_catalog(catalog)
+    name = f"@{bot_username}" if bot_username else "me"
+    blocks: list[Block] = [
+        [Span("quotebot", ("b",)),
+         Span(" answers questions about news articles with verbatim quotes and their sources. "
+              "It never writes its own text.")],
+        [Span(knows)],
+        [Span("How to ask", ("b",)),
+         Span("\n• Here: just type a question, e.g. "), Span("Who sent troops?", ("i",)),
+         Span("\n• In a group: "), Span("/ask your question", ("code",)),
+         Span(f", mention {name}, or reply to one of my messages."),
+         Span(f"\n• In any chat: type {name} and your question, then pick an answer."),
+         Span("\nUse 👍/👎 to tell me whether an answer helped, and More for further answers.")],
+    ]
+    if is_admin:
+        blocks.append([
+            Span("Admin", ("b",)),
+            Span("\n/reindex – re-scan the article folders\n/add URL – fetch and index one "
+                 "article\nsend a .txt, .md, .html or .jsonl file – index it\n/sources – what is "
+                 "indexed\n/stats – index size, questions, feedback"),
+        ])
+    return split_blocks(blocks)
+
+
+def escape(text: str) -> str:
+    """Escape text for Telegram HTML (the one place handlers get escaping from)."""
+    return html.escape(text, quote=False)
