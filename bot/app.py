@@ -1,0 +1,224 @@
+"""Wiring: build the python-telegram-bot ``Application``, run it, or chat in the terminal.
+
+The skeleton follows python-telegram-bot's own examples: handlers registered in one place, one
+error handler, ``post_init`` for start-up work (the command menu), and the ``httpx`` logger kept
+at WARNING because its request lines contain the bot token.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import TextIO
+from urllib.parse import urlparse
+
+from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update
+from telegram.error import TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    Defaults,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from index.errors import QuotebotError
+
+from . import formatting as fmt
+from . import handlers as h
+from .config import BotSettings, ConfigError
+from .state import BotState, RateLimiter
+
+logger = logging.getLogger(__name__)
+
+# the httpx logger prints every request URL, and Bot API URLs contain the token
+logging.getLogger("httpx").setLevel(logging.WARNING)
+
+USER_COMMANDS = [
+    BotCommand("ask", "Ask a question about the articles"),
+    BotCommand("help", "What I know and how to ask"),
+    BotCommand("start", "Introduction"),
+]
+ADMIN_COMMANDS = [
+    *USER_COMMANDS,
+    BotCommand("reindex", "Re-scan the article folders"),
+    BotCommand("add", "Fetch and index one article: /add URL"),
+    BotCommand("sources", "List the indexed articles"),
+    BotCommand("stats", "Index size, questions, feedback"),
+]
+MAX_RETRIES = 3  # AIORateLimiter retries a request this often after a RetryAfter (flood control)
+
+
+class TokenFilter(logging.Filter):
+    """Replace the bot token in every log record, whichever library logs it."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.token and self.token in message:
+            record.msg = message.replace(self.token, "<token>")
+            record.args = None
+        return True
+
+
+def redact_token_in_logs(token: str) -> None:
+    """Install ``TokenFilter`` on the root handlers, where records from every logger pass."""
+    root = logging.getLogger()
+    for handler in root.handlers:
+        if not any(isinstance(f, TokenFilter) for f in handler.filters):
+            handler.addFilter(TokenFilter(token))
+
+
+def api_url(base_url: str, kind: str = "bot") -> str:
+    """``base_url`` from config (a server root) as python-telegram-bot wants it (ends in /bot)."""
+    base = base_url.rstrip("/")
+    if not base:
+        return f"https://api.telegram.org/{kind}"
+    if base.endswith(f"/{kind}") or "{token}" in base:
+        return base
+    return f"{base}/{kind}"
+
+
+def _services_settings(services: h.QuotebotServices) -> BotSettings:
+    config = getattr(services, "config", None)
+    settings = getattr(config, "bot", None)
+    return settings if isinstance(settings, BotSettings) else BotSettings()
+
+
+def build_application(services: h.QuotebotServices, token: str,
+                      request: BaseRequest | None = None,
+                      get_updates_request: BaseRequest | None = None,
+                      settings: BotSettings | None = None,
+                      state: BotState | None = None) -> Application:  # type: ignore[type-arg]
+    """The bot with every handler registered; ``request`` objects are a seam for tests."""
+    settings = settings or _services_settings(services)
+    if state is None:
+        data_dir = services.config.data_dir  # type: ignore[attr-defined]
+        state = BotState(data_dir / "bot.db")
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(api_url(settings.base_url, "bot"))
+        .base_file_url(api_url(settings.base_file_url or settings.base_url, "file/bot"))
+        .defaults(Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .rate_limiter(AIORateLimiter(max_retries=MAX_RETRIES))
+        # answer other users while one waits on the model or a reindex runs
+        .concurrent_updates(True)
+        .post_init(_post_init)
+    )
+    if request is not None:
+        builder = builder.request(request)
+    if get_updates_request is not None:
+        builder = builder.get_updates_request(get_updates_request)
+    app = builder.build()
+    app.bot_data[h.DEPS_KEY] = h.BotDeps(
+        services=services, state=state, settings=settings,
+        limiter=RateLimiter(settings.rate_limit_count, settings.rate_limit_seconds),
+    )
+    add_handlers(app)
+    return app
+
+
+def add_handlers(app: Application) -> None:  # type: ignore[type-arg]
+    """Register every handler; order matters only where filters overlap (none do)."""
+    private = filters.ChatType.PRIVATE
+    groups = filters.ChatType.GROUPS
+    app.add_handler(CommandHandler(["start", "help"], h.on_help))
+    app.add_handler(CommandHandler("ask", h.on_ask))
+    app.add_handler(CommandHandler("reindex", h.on_reindex))
+    app.add_handler(CommandHandler("add", h.on_add))
+    app.add_handler(CommandHandler("sources", h.on_sources))
+    app.add_handler(CommandHandler("stats", h.on_stats))
+    app.add_handler(MessageHandler(private & filters.Document.ALL, h.on_document))
+    app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, h.on_private_text))
+    app.add_handler(MessageHandler(groups & filters.TEXT & ~filters.COMMAND, h.on_group_text))
+    app.add_handler(CallbackQueryHandler(h.on_more, pattern=r"^more:"))
+    app.add_handler(CallbackQueryHandler(h.on_feedback, pattern=r"^fb:"))
+    app.add_handler(InlineQueryHandler(h.on_inline_query))
+    app.add_error_handler(h.on_error)
+
+
+async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
+    """Register the command menu: everyone's, and the longer one in each admin's chat."""
+    await app.bot.set_my_commands(USER_COMMANDS)
+    deps: h.BotDeps = app.bot_data[h.DEPS_KEY]
+    for admin in deps.settings.admins:
+        try:
+            await app.bot.set_my_commands(ADMIN_COMMANDS, scope=BotCommandScopeChat(admin))
+        except TelegramError as exc:  # the admin has not opened a chat with the bot yet
+            logger.info("no admin command menu for %s: %s", admin, exc)
+    logger.info("quotebot is running as @%s", app.bot.username)
+
+
+def run_bot(services: h.QuotebotServices) -> None:
+    """Serve until interrupted: long polling by default, a webhook when ``mode = "webhook"``."""
+    config = services.config  # type: ignore[attr-defined]
+    token = config.token
+    if not token:
+        raise ConfigError("TELEGRAM_BOT_TOKEN is not set")
+    redact_token_in_logs(token)
+    settings: BotSettings = config.bot
+    app = build_application(services, token)
+    if settings.mode == "polling":
+        app.run_polling(allowed_updates=Update.ALL_TYPES)
+    elif settings.mode == "webhook":
+        if not settings.webhook_url:
+            raise ConfigError("[bot] mode = \"webhook\" needs webhook_url (the public https URL)")
+        app.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path=urlparse(settings.webhook_url).path.lstrip("/"),
+            webhook_url=settings.webhook_url,
+            # Telegram echoes this header on every call, so forged updates are rejected
+            secret_token=secrets.token_urlsafe(32),
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        raise ConfigError(f"[bot] mode must be \"polling\" or \"webhook\", got {settings.mode!r}")
+
+
+def run_terminal_chat(services: h.QuotebotServices, stdin: TextIO, stdout: TextIO) -> None:
+    """A local chat without Telegram: read questions, print the same answers as plain text."""
+    settings = _services_settings(services)
+
+    def say(text: str) -> None:
+        stdout.write(text + "\n")
+        stdout.flush()
+
+    try:
+        catalog = services.catalog()
+    except QuotebotError as exc:
+        say(str(exc))
+        return
+    say("No TELEGRAM_BOT_TOKEN is set, so this is a local chat with quotebot.")
+    say(fmt.describe_catalog(catalog))
+    say("Type a question and press Enter; type quit or press Ctrl-D to leave.")
+    while True:
+        stdout.write("\n> ")
+        stdout.flush()
+        line = stdin.readline()
+        if not line:
+            break
+        question = line.strip()
+        if question.lower() in {"quit", "exit", "/quit"}:
+            break
+        if not question:
+            continue
+        try:
+            result = services.ask(question, settings.answers_per_page)
+        except QuotebotError as exc:
+            say(str(exc))
+            continue
+        say(fmt.format_result_plain(result))
+    say("Bye.")
+
+
+__all__ = ["build_application", "run_bot", "run_terminal_chat"]

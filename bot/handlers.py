@@ -1,0 +1,521 @@
+"""Telegram handlers: each one parses the update, calls one ``Services`` method, and formats.
+
+Model and index calls run in worker threads (``asyncio.to_thread``) so the event loop keeps
+answering while a reindex runs. Everything sent is HTML built by ``bot.formatting``; if Telegram
+still rejects the markup, the same text goes out as plain text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import TYPE_CHECKING, Any, Protocol
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    Message,
+    MessageEntity,
+    Update,
+)
+from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from index.errors import QuotebotError
+from retrieval.answers import Result
+
+from . import formatting as fmt
+from .state import BotState, RateLimiter
+
+if TYPE_CHECKING:
+    from index.records import IndexSummary
+    from index.store import ArticleInfo, Catalog
+
+    from .config import BotSettings
+
+logger = logging.getLogger(__name__)
+
+UPLOAD_SUFFIXES = (".txt", ".md", ".html", ".htm", ".jsonl")
+REFUSAL = "Sorry, only the bot's admins can do that."
+ERROR_REPLY = "Sorry, something went wrong while answering. Please try again in a moment."
+TYPING_EVERY_S = 4.0  # Telegram shows "typing…" for about 5 s per chat action
+
+
+class QuotebotServices(Protocol):
+    """What the handlers need from ``bot.services.Services`` (a fake implements it in tests)."""
+
+    def ask(self, question: str, k: int = 3) -> Result: ...
+    def reindex(self, progress: Any = None) -> IndexSummary: ...
+    def add_url(self, url: str) -> IndexSummary: ...
+    def add_upload(self, filename: str, data: bytes) -> IndexSummary: ...
+    def sources(self) -> list[ArticleInfo]: ...
+    def catalog(self) -> Catalog: ...
+    def stats(self) -> dict[str, Any]: ...
+
+
+@dataclass
+class BotDeps:
+    """Everything handlers share, stored once in ``application.bot_data``."""
+
+    services: QuotebotServices
+    state: BotState
+    settings: BotSettings
+    limiter: RateLimiter
+    progress_interval: float = 2.0  # seconds between reindex progress edits (flood control)
+    reindexing: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def is_admin(self, update: Update) -> bool:
+        user = update.effective_user
+        return user is not None and user.id in self.settings.admins
+
+
+DEPS_KEY = "quotebot"
+
+
+def deps_of(context: ContextTypes.DEFAULT_TYPE) -> BotDeps:
+    deps = context.bot_data[DEPS_KEY]
+    assert isinstance(deps, BotDeps)
+    return deps
+
+
+# ---- sending -------------------------------------------------------------------------------
+
+
+def _is_markup_error(exc: BadRequest) -> bool:
+    text = str(exc).lower()
+    return "parse" in text or "entit" in text or "tag" in text
+
+
+async def reply_html(message: Message, text: str, markup: InlineKeyboardMarkup | None = None,
+                     quote: bool = False) -> Message:
+    """Reply with HTML; if Telegram rejects the markup, send the same words as plain text."""
+    try:
+        return await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=markup,
+                                         do_quote=quote)
+    except BadRequest as exc:
+        if not _is_markup_error(exc):
+            raise
+        logger.warning("Telegram rejected our HTML (%s); sending plain text", exc)
+        return await message.reply_text(fmt.html_to_plain(text), parse_mode=None,
+                                         reply_markup=markup, do_quote=quote)
+
+
+async def reply_chunks(message: Message, chunks: list[str],
+                       markup: InlineKeyboardMarkup | None = None,
+                       quote: bool = False) -> Message | None:
+    """Send a multi-part reply; the keyboard goes on the last part, next to what it pages."""
+    sent = None
+    for i, chunk in enumerate(chunks):
+        last = i == len(chunks) - 1
+        sent = await reply_html(message, chunk, markup if last else None, quote and i == 0)
+    return sent
+
+
+async def edit_html(message: Message, text: str,
+                    markup: InlineKeyboardMarkup | None = None) -> None:
+    """Edit a message in place, with the same plain-text fallback; "not modified" is fine."""
+    try:
+        await message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    except BadRequest as exc:
+        if "not modified" in str(exc).lower():
+            return
+        if not _is_markup_error(exc):
+            raise
+        logger.warning("Telegram rejected our HTML (%s); editing with plain text", exc)
+        await message.edit_text(fmt.html_to_plain(text), parse_mode=None, reply_markup=markup)
+
+
+@contextlib.asynccontextmanager
+async def typing(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> AsyncIterator[None]:
+    """Show "typing…" for as long as the body runs (the action expires after ~5 s)."""
+
+    async def keep_typing() -> None:
+        while True:
+            with contextlib.suppress(Exception):  # cosmetic: never fail an answer over it
+                await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
+            await asyncio.sleep(TYPING_EVERY_S)
+
+    task = asyncio.create_task(keep_typing())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def result_keyboard(key: str, page: int, pages: int) -> InlineKeyboardMarkup:
+    """👍/👎 for the answers on this page, and "More" while further pages exist.
+
+    Callback data is ``fb:<key>:<page>:<+|->`` or ``more:<key>:<page>``, under 20 bytes.
+    """
+    rows = [[InlineKeyboardButton("👍", callback_data=f"fb:{key}:{page}:+"),
+             InlineKeyboardButton("👎", callback_data=f"fb:{key}:{page}:-")]]
+    if page + 1 < pages:
+        rows[0].append(InlineKeyboardButton("More ▸", callback_data=f"more:{key}:{page + 1}"))
+    return InlineKeyboardMarkup(rows)
+
+
+# ---- questions -----------------------------------------------------------------------------
+
+
+async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                          question: str, via: str) -> None:
+    """Rate-limit, ask off the event loop, log, and reply with the first page of answers."""
+    deps = deps_of(context)
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or user is None:
+        return
+    quote = message.chat.type != ChatType.PRIVATE
+    question = question.strip()
+    if not question:
+        await reply_html(message, "Ask me a question about the news articles, e.g. "
+                                  "<code>/ask who sent troops?</code>", quote=quote)
+        return
+    wait = deps.limiter.check(user.id)
+    if wait:
+        await reply_html(message, fmt.escape(
+            f"You're asking faster than I can read. Please wait {wait:.0f} s and try again."),
+            quote=quote)
+        return
+    try:
+        async with typing(context, message.chat_id):
+            result = await asyncio.to_thread(deps.services.ask, question,
+                                             deps.settings.max_answers)
+    except QuotebotError as exc:
+        logger.warning("question failed: %s", exc)
+        await reply_html(message, fmt.escape(str(exc)), quote=quote)
+        return
+    question_id = deps.state.log_question(user.id, message.chat_id, message.chat.type, result,
+                                          via)
+    per_page = deps.settings.answers_per_page
+    markup = None
+    if result.answers and not result.abstained:
+        key = deps.state.save_result(result, question_id)
+        markup = result_keyboard(key, 0, fmt.page_count(result, per_page))
+    await reply_chunks(message, fmt.format_result_page(result, 0, per_page), markup, quote)
+
+
+async def on_private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """In a private chat any text is a question."""
+    if update.effective_message and update.effective_message.text:
+        await answer_question(update, context, update.effective_message.text, "private")
+
+
+async def on_ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/ask question`` (or ``/ask@botname question``) in any chat."""
+    message = update.effective_message
+    if message is None or not message.text:
+        return
+    # keep the question's own spacing: drop only the leading command entity
+    command = next((e for e in message.entities if e.type == MessageEntity.BOT_COMMAND
+                    and e.offset == 0), None)
+    question = message.text[command.length:] if command else " ".join(context.args or [])
+    via = "private" if message.chat.type == ChatType.PRIVATE else "group"
+    await answer_question(update, context, question, via)
+
+
+def addressed_question(message: Message, bot_username: str, bot_id: int) -> str | None:
+    """The question in a group message meant for the bot (a mention or a reply), else None."""
+    text = message.text or ""
+    mention = f"@{bot_username}".lower()
+    mentioned = False
+    pieces = []
+    last = 0
+    for entity in message.entities:
+        if entity.type != MessageEntity.MENTION:
+            continue
+        if text[entity.offset:entity.offset + entity.length].lower() == mention:
+            mentioned = True
+            pieces.append(text[last:entity.offset])
+            last = entity.offset + entity.length
+    pieces.append(text[last:])
+    replied = message.reply_to_message
+    to_bot = (replied is not None and replied.from_user is not None
+              and replied.from_user.id == bot_id)
+    if not (mentioned or to_bot):
+        return None
+    return " ".join("".join(pieces).split()).strip(" ,:")
+
+
+async def on_group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """In groups stay silent unless the message mentions the bot or replies to it."""
+    message = update.effective_message
+    if message is None:
+        return
+    question = addressed_question(message, context.bot.username, context.bot.id)
+    if question is None:
+        return
+    await answer_question(update, context, question, "group")
+
+
+# ---- buttons -------------------------------------------------------------------------------
+
+
+async def on_more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """"More": edit the message to show the next page of the stored result."""
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    deps = deps_of(context)
+    _, key, page_text = query.data.split(":", 2)
+    result = deps.state.load_result(key)
+    if result is None or not page_text.isdigit():
+        await query.answer("This answer has expired; please ask again.", show_alert=True)
+        return
+    await query.answer()
+    per_page = deps.settings.answers_per_page
+    page = int(page_text)
+    pages = fmt.page_count(result, per_page)
+    chunks = fmt.format_result_page(result, page, per_page)
+    markup = result_keyboard(key, page, pages)
+    message = query.message
+    if not isinstance(message, Message):
+        return
+    if len(chunks) == 1:
+        await edit_html(message, chunks[0], markup)
+        return
+    # a page too long for one message: the first part replaces the old page, the rest follow
+    await edit_html(message, chunks[0], None)
+    await reply_chunks(message, chunks[1:], markup)
+
+
+async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """👍/👎: store the vote for the answers shown on that page."""
+    query = update.callback_query
+    if query is None or query.data is None or query.from_user is None:
+        return
+    deps = deps_of(context)
+    try:
+        _, key, page_text, sign = query.data.split(":", 3)
+        page = int(page_text)
+    except ValueError:
+        await query.answer()
+        return
+    stored = await asyncio.to_thread(deps.state.record_feedback, key, page,
+                                     deps.settings.answers_per_page, query.from_user.id,
+                                     1 if sign == "+" else -1)
+    if stored:
+        await query.answer("Thanks for the feedback!")
+    else:
+        await query.answer("This answer has expired; please ask again.", show_alert=True)
+
+
+# ---- inline mode ---------------------------------------------------------------------------
+
+
+async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``@botname question`` in any chat: offer each answer as a result to send."""
+    query = update.inline_query
+    if query is None:
+        return
+    deps = deps_of(context)
+    question = query.query.strip()
+    if not question or deps.limiter.check(query.from_user.id):
+        await query.answer([], cache_time=5, is_personal=True)
+        return
+    try:
+        result = await asyncio.to_thread(deps.services.ask, question, deps.settings.max_answers)
+    except QuotebotError as exc:
+        logger.warning("inline question failed: %s", exc)
+        await query.answer([], cache_time=5, is_personal=True)
+        return
+    deps.state.log_question(query.from_user.id, 0, "inline", result, "inline")
+    results = []
+    if not result.abstained:
+        for i, answer in enumerate(result.answers[:deps.settings.max_answers]):
+            source = answer.sources[0].title if answer.sources else ""
+            results.append(InlineQueryResultArticle(
+                id=str(i),
+                title=fmt.inline_title(answer),
+                description=source,
+                input_message_content=InputTextMessageContent(
+                    fmt.format_inline_answer(question, answer), parse_mode=ParseMode.HTML),
+            ))
+    await query.answer(results, cache_time=60)
+
+
+# ---- start / help --------------------------------------------------------------------------
+
+
+async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/start and /help: what the bot knows (from the catalog) and how to ask."""
+    message = update.effective_message
+    if message is None:
+        return
+    deps = deps_of(context)
+    try:
+        catalog: Catalog | None = await asyncio.to_thread(deps.services.catalog)
+    except QuotebotError as exc:
+        logger.info("no catalog for /help: %s", exc)
+        catalog = None
+    chunks = fmt.format_help(catalog, context.bot.username, deps.is_admin(update))
+    await reply_chunks(message, chunks, quote=message.chat.type != ChatType.PRIVATE)
+
+
+# ---- admin ---------------------------------------------------------------------------------
+
+
+async def _refuse_unless_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """True for admins; everyone else gets a polite refusal and nothing happens."""
+    if deps_of(context).is_admin(update):
+        return False
+    if update.effective_message is not None:
+        user = update.effective_user
+        logger.info("refused an admin command from user %s", user.id if user else None)
+        await reply_html(update.effective_message, fmt.escape(REFUSAL),
+                         quote=update.effective_message.chat.type != ChatType.PRIVATE)
+    return True
+
+
+class _ProgressBox:
+    """Latest progress reported by the worker thread; the event loop polls it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.value: tuple[str, int, int] | None = None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        with self._lock:
+            self.value = (stage, done, total)
+
+    def get(self) -> tuple[str, int, int] | None:
+        with self._lock:
+            return self.value
+
+
+async def on_reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/reindex: re-scan the article folders, editing one message with progress, then a summary."""
+    if await _refuse_unless_admin(update, context):
+        return
+    message = update.effective_message
+    assert message is not None
+    deps = deps_of(context)
+    if not deps.settings.article_dirs:
+        await reply_html(message, "No article folders are configured; set "
+                                  "<code>article_dirs</code> in the <code>[bot]</code> section.")
+        return
+    if deps.reindexing.locked():
+        await reply_html(message, "A reindex is already running.")
+        return
+    async with deps.reindexing:
+        status = await reply_html(message, "Reindexing…")
+        box = _ProgressBox()
+        task = asyncio.create_task(asyncio.to_thread(deps.services.reindex, box))
+        shown = None
+        while not task.done():
+            await asyncio.wait({task}, timeout=deps.progress_interval)
+            progress = box.get()
+            if not task.done() and progress is not None and progress != shown:
+                shown = progress
+                with contextlib.suppress(BadRequest):
+                    await edit_html(status, fmt.format_progress(*progress))
+        try:
+            summary = task.result()
+        except QuotebotError as exc:
+            await edit_html(status, fmt.escape(f"Reindex failed: {exc}"))
+            return
+        await edit_html(status, fmt.format_summary(summary, "Reindex done"))
+
+
+async def on_add(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/add URL: fetch one article and index it."""
+    if await _refuse_unless_admin(update, context):
+        return
+    message = update.effective_message
+    assert message is not None
+    args = context.args or []
+    if len(args) != 1:
+        await reply_html(message, "Usage: <code>/add https://example.com/article</code>")
+        return
+    deps = deps_of(context)
+    async with typing(context, message.chat_id):
+        try:
+            summary = await asyncio.to_thread(deps.services.add_url, args[0])
+        except QuotebotError as exc:
+            await reply_html(message, fmt.escape(f"Couldn't add that: {exc}"))
+            return
+    await reply_html(message, fmt.format_summary(summary, "Added"))
+
+
+async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An uploaded .txt/.md/.html/.jsonl file (from an admin) is indexed."""
+    if await _refuse_unless_admin(update, context):
+        return
+    message = update.effective_message
+    assert message is not None and message.document is not None
+    deps = deps_of(context)
+    document = message.document
+    name = document.file_name or "upload.txt"
+    if PurePath(name).suffix.lower() not in UPLOAD_SUFFIXES:
+        await reply_html(message, fmt.escape(
+            f"I can index {', '.join(UPLOAD_SUFFIXES)} files; {name} is not one of them."))
+        return
+    limit = deps.settings.max_upload_bytes
+    if document.file_size is not None and document.file_size > limit:
+        await reply_html(message, fmt.escape(
+            f"{name} is {document.file_size:,} bytes; the limit is {limit:,}."))
+        return
+    async with typing(context, message.chat_id):
+        telegram_file = await document.get_file()
+        data = bytes(await telegram_file.download_as_bytearray())
+        if len(data) > limit:
+            await reply_html(message, fmt.escape(f"{name} is over the {limit:,} byte limit."))
+            return
+        try:
+            summary = await asyncio.to_thread(deps.services.add_upload, name, data)
+        except QuotebotError as exc:
+            await reply_html(message, fmt.escape(f"Couldn't index {name}: {exc}"))
+            return
+    await reply_html(message, fmt.format_summary(summary, f"Indexed {name}"))
+
+
+async def on_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/sources: list the indexed articles."""
+    if await _refuse_unless_admin(update, context):
+        return
+    message = update.effective_message
+    assert message is not None
+    try:
+        articles = await asyncio.to_thread(deps_of(context).services.sources)
+    except QuotebotError as exc:
+        await reply_html(message, fmt.escape(str(exc)))
+        return
+    await reply_chunks(message, fmt.format_sources(articles))
+
+
+async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/stats: index counts and size, questions asked, feedback."""
+    if await _refuse_unless_admin(update, context):
+        return
+    message = update.effective_message
+    assert message is not None
+    deps = deps_of(context)
+    try:
+        stats = await asyncio.to_thread(deps.services.stats)
+    except QuotebotError as exc:
+        stats = {"index": str(exc)}
+    await reply_html(message, fmt.format_stats(stats, deps.state.counts()))
+
+
+# ---- errors --------------------------------------------------------------------------------
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the traceback for us; tell the user briefly, never with details."""
+    logger.error("error while handling an update", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_message is not None:
+        with contextlib.suppress(Exception):
+            await update.effective_message.reply_text(ERROR_REPLY)
+    elif isinstance(update, Update) and update.callback_query is not None:
+        with contextlib.suppress(Exception):
+            await update.callback_query.answer(ERROR_REPLY)
