@@ -1,0 +1,312 @@
+"""Build or update the index incrementally, publishing a new generation atomically.
+
+Unchanged articles (same content hash) keep their passages and vectors; changed and new ones are
+re-chunked and embedded; articles whose files are gone are removed. The work happens in a new
+generation directory; only when it is complete does ``current`` switch to it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+import shutil
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from .chunking import chunk, sentence_spans
+from .cleaning import clean
+from .embedding import Embedder
+from .errors import ModelMismatch, QuotebotError
+from .records import Article, Document, IndexSummary, Passage, Skipped
+from .settings import ChunkSettings, IngestSettings, VectorSettings
+from .snapshot import (
+    DB_FILE,
+    VECTORS_FILE,
+    current_generation,
+    new_generation,
+    publish,
+    remove_stale,
+)
+from .sources import iter_files, read_file
+from .store import Store
+from .vectors import Vectors
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+"""Called as ``progress(stage, done, total)``; stages are "reading", "embedding", "saving"."""
+
+
+class IndexBusy(QuotebotError):
+    """Another index update holds the data directory's lock."""
+
+
+@contextmanager
+def writer_lock(data_dir: Path) -> Iterator[None]:
+    """One writer at a time per data directory; readers never wait for it."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / ".lock", "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise IndexBusy(
+                f"another index update is running in {data_dir}; try again later"
+            ) from None
+        yield
+
+
+def make_article(doc: Document, ident: str, chunking: ChunkSettings) -> Article:
+    """Clean a document; its hash covers everything that changes passages or what is shown."""
+    cleaned = clean(
+        doc.text,
+        title=doc.title,
+        title_from_first_line=doc.fmt in ("txt", "md"),
+        comments=doc.comments,
+    )
+    if not cleaned.title:
+        cleaned = type(cleaned)(
+            Path(doc.path or doc.key).stem, cleaned.text, cleaned.comments_start
+        )
+    payload = json.dumps(
+        [
+            cleaned.title,
+            cleaned.text,
+            cleaned.comments_start,
+            doc.url,
+            doc.published,
+            chunking.max_words,
+            chunking.overlap_sentences,
+        ]
+    )
+    return Article(
+        id=ident,
+        key=doc.key,
+        title=cleaned.title,
+        text=cleaned.text,
+        content_hash=hashlib.sha256(payload.encode()).hexdigest(),
+        url=doc.url,
+        published=doc.published,
+        path=doc.path,
+        comments_start=cleaned.comments_start,
+    )
+
+
+def document_text(title: str, passage: Passage) -> str:
+    """What is embedded for a passage: the title gives short passages their context."""
+    return f"{title}\n{passage.text}" if title else passage.text
+
+
+@dataclass
+class _Scan:
+    docs: list[Document]
+    skipped: list[Skipped]
+    whole_files: set[str]  # files read to the end: their missing JSONL ids were deleted
+
+
+def _scan(paths: list[Path], ingest: IngestSettings) -> _Scan:
+    scan = _Scan([], [], set())
+    for item in iter_files(paths):
+        if isinstance(item, Skipped):
+            scan.skipped.append(item)
+            continue
+        ok = True
+        for doc in read_file(item, ingest):
+            if isinstance(doc, Skipped):
+                scan.skipped.append(doc)
+                ok = ok and doc.source != str(item.resolve())  # a bad JSONL line, not the file
+            else:
+                scan.docs.append(doc)
+        if ok:
+            scan.whole_files.add(str(item.resolve()))
+    return scan
+
+
+def _unique_id(doc: Document, taken: set[str]) -> str:
+    base = doc.ident if doc.ident is not None else Path(doc.path or doc.key).stem
+    base = base.strip() or "article"
+    if base not in taken:
+        return base
+    return f"{base}-{hashlib.sha256(doc.key.encode()).hexdigest()[:6]}"
+
+
+def update_index(
+    data_dir: Path,
+    paths: list[Path],
+    embedder: Embedder,
+    chunking: ChunkSettings | None = None,
+    vectors: VectorSettings | None = None,
+    ingest: IngestSettings | None = None,
+    progress: Progress | None = None,
+    prune: bool = True,
+    rebuild: bool = False,
+) -> IndexSummary:
+    """Bring the index in ``data_dir`` up to date with the articles under ``paths``."""
+    chunking = chunking or ChunkSettings()
+    vectors = vectors or VectorSettings()
+    ingest = ingest or IngestSettings()
+    started = time.perf_counter()
+    report = progress or (lambda stage, done, total: None)
+    with writer_lock(data_dir):
+        remove_stale(data_dir)
+        report("reading", 0, len(paths))
+        scan = _scan(paths, ingest)
+        summary = IndexSummary(skipped=scan.skipped)
+        old = None if rebuild else current_generation(data_dir)
+        gen = new_generation(data_dir)
+        try:
+            changed = _build_generation(
+                old, gen, scan, embedder, chunking, vectors, prune, summary, report
+            )
+            if changed:
+                report("saving", 0, 1)
+                publish(data_dir, gen)
+                report("saving", 1, 1)
+            else:
+                shutil.rmtree(gen)
+        except BaseException:
+            shutil.rmtree(gen, ignore_errors=True)
+            raise
+        remove_stale(data_dir)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _build_generation(
+    old: Path | None,
+    gen: Path,
+    scan: _Scan,
+    embedder: Embedder,
+    chunking: ChunkSettings,
+    vector_settings: VectorSettings,
+    prune: bool,
+    summary: IndexSummary,
+    report: Progress,
+) -> bool:
+    """Fill ``gen`` from ``old`` plus the scanned documents; True when anything changed."""
+    if old is not None:
+        src = sqlite3.connect(f"file:{old / DB_FILE}?mode=ro", uri=True)
+        dst = sqlite3.connect(str(gen / DB_FILE))
+        src.backup(dst)
+        src.close()
+        dst.close()
+    store = Store.open(gen / DB_FILE)
+    try:
+        built_model = store.get_meta("model")
+        built_dim = int(store.get_meta("dim") or 0)
+        if built_model is not None and (built_model != embedder.name or built_dim != embedder.dim):
+            raise ModelMismatch(
+                f"the index was built with {built_model} ({built_dim}-d) but {embedder.name} "
+                f"({embedder.dim}-d) is configured: run `quotebot index --rebuild PATH...`"
+            )
+        vecs = (
+            Vectors.load(old / VECTORS_FILE)
+            if old is not None
+            else Vectors.empty(embedder.dim, vector_settings)
+        )
+
+        existing = store.articles_by_key()
+        taken = store.article_ids()
+        seen: set[str] = set()
+        todo: list[Article] = []
+        for doc in scan.docs:
+            if doc.key in seen:
+                summary.skipped.append(Skipped(doc.key, "duplicate id in the same input"))
+                continue
+            seen.add(doc.key)
+            prior = existing.get(doc.key)
+            ident = prior[0] if prior else _unique_id(doc, taken)
+            article = make_article(doc, ident, chunking)
+            if not article.text.strip():
+                summary.skipped.append(Skipped(doc.key, "nothing left after removing boilerplate"))
+                continue
+            if prior and prior[1] == article.content_hash:
+                summary.unchanged.append(ident)
+                continue
+            taken.add(ident)
+            (summary.updated if prior else summary.added).append(ident)
+            todo.append(article)
+
+        gone = [
+            (key, ident)
+            for key, (ident, _h, path) in existing.items()
+            if key not in seen
+            and prune
+            and path is not None
+            and (not Path(path).exists() or (path in scan.whole_files and "#" in key))
+        ]
+        if not todo and not gone:
+            store.close()
+            return False
+
+        for _key, ident in gone:
+            vecs.remove(store.delete_article(ident))
+            summary.removed.append(ident)
+        for article in todo:
+            if article.id in summary.updated:
+                vecs.remove(store.delete_article(article.id))
+
+        _embed_and_store(store, vecs, todo, embedder, chunking, summary, report)
+        store.set_meta("model", embedder.name)
+        store.set_meta("dim", str(embedder.dim))
+        store.set_meta("updated_at", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        store.commit()
+        vecs.save(gen / VECTORS_FILE)
+    finally:
+        store.close()
+    return True
+
+
+def _embed_and_store(
+    store: Store,
+    vecs: Vectors,
+    articles: list[Article],
+    embedder: Embedder,
+    chunking: ChunkSettings,
+    summary: IndexSummary,
+    report: Progress,
+) -> None:
+    planned = [(a, chunk(a.id, a.text, a.comments_start, chunking)) for a in articles]
+    texts = [document_text(a.title, p) for a, ps in planned for p in ps]
+    n_passages = len(texts)
+    # Each passage's sentences; overlapping passages share sentences, embedded once.
+    spans_of: list[list[list[tuple[int, int]]]] = []
+    sentence_row: dict[tuple[str, int, int], int] = {}
+    for article, passages in planned:
+        per_article = []
+        for p in passages:
+            spans = sentence_spans(article.text, p.start, p.end)
+            per_article.append(spans)
+            for a, b in spans:
+                if (article.id, a, b) not in sentence_row:
+                    sentence_row[(article.id, a, b)] = len(texts)
+                    texts.append(article.text[a:b])
+        spans_of.append(per_article)
+    total = len(texts)
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        report("embedding", done, total)
+
+    report("embedding", 0, total)
+    matrix = embedder.encode_documents(texts, progress=tick)
+    next_id = store.max_passage_id() + 1
+    row = 0
+    for (article, passages), per_article in zip(planned, spans_of, strict=True):
+        sentences = [
+            (spans, matrix[[sentence_row[(article.id, a, b)] for a, b in spans]])
+            for spans in per_article
+        ]
+        ids = store.add_article(article, passages, next_id, sentences)
+        vecs.add(ids, matrix[row : row + len(passages)])
+        row += len(passages)
+        next_id += len(passages)
+    store.set_meta("last_passage_id", str(next_id - 1))
+    summary.passages_embedded = n_passages

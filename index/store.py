@@ -1,0 +1,437 @@
+"""Articles, passages, a full-text table and metadata in one SQLite file, through sqlite-utils."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sqlite_utils
+
+from .errors import IndexCorrupt
+from .records import Article, Passage
+
+SCHEMA_VERSION = 1
+
+# Question words and glue that would only add noise to an OR query.
+STOPWORDS = frozenset(
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "him",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "me",
+        "more",
+        "most",
+        "my",
+        "no",
+        "nor",
+        "not",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "out",
+        "over",
+        "own",
+        "same",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "yours",
+        "s",
+        "t",
+        "don",
+    ]
+)
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class ArticleInfo:
+    id: str
+    title: str
+    path: str | None
+    url: str | None
+    published: str | None
+    passages: int
+
+
+@dataclass(frozen=True)
+class Catalog:
+    articles: int
+    passages: int
+    first_published: str | None
+    last_published: str | None
+
+
+@dataclass(frozen=True)
+class PassageRow:
+    id: int
+    article_id: str
+    start: int
+    end: int
+    kind: str
+    text: str
+    title: str
+    path: str | None
+    url: str | None
+    published: str | None
+
+
+@dataclass(frozen=True)
+class SentenceVectors:
+    spans: list[tuple[int, int]]
+    vectors: np.ndarray
+
+
+def fts_query(question: str) -> str | None:
+    """An FTS5 MATCH expression that cannot raise: every word quoted, joined with OR.
+
+    Quoting makes FTS syntax in the question (``AND``, ``*``, ``:``, ``NEAR``, quotes) plain words.
+    """
+    words = [w.lower() for w in _WORD.findall(question)]
+    content = [w for w in words if w not in STOPWORDS] or words
+    unique = list(dict.fromkeys(content))[:64]
+    if not unique:
+        return None
+    return " OR ".join('"' + w.replace('"', '""') + '"' for w in unique)
+
+
+class Store:
+    """One generation's SQLite file. Writers use ``create``; readers open it read-only."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.db = sqlite_utils.Database(conn)
+
+    @classmethod
+    def open(cls, path: Path, readonly: bool = False) -> Store:
+        if readonly:
+            if not path.is_file():
+                raise IndexCorrupt(f"{path} is missing")
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        else:
+            conn = sqlite3.connect(str(path), check_same_thread=False)
+        store = cls(conn)
+        try:
+            store.check_readable()
+            if not readonly:
+                store.migrate()
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise IndexCorrupt(f"{path}: not a readable quotebot database ({exc})") from None
+        return store
+
+    def check_readable(self) -> None:
+        self.conn.execute("select count(*) from sqlite_master").fetchone()
+
+    def migrate(self) -> None:
+        """Create the schema; numbered steps so that later versions can upgrade old files."""
+        version = int(self.get_meta("schema_version") or 0)
+        if version < 1:
+            self.db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+            self.db["articles"].create(
+                {
+                    "id": str,
+                    "key": str,
+                    "title": str,
+                    "path": str,
+                    "url": str,
+                    "published": str,
+                    "text": str,
+                    "content_hash": str,
+                    "comments_start": int,
+                },
+                pk="id",
+                if_not_exists=True,
+            )
+            self.db["articles"].create_index(["key"], unique=True, if_not_exists=True)
+            self.db["passages"].create(
+                {
+                    "id": int,
+                    "article_id": str,
+                    "start": int,
+                    "end": int,
+                    "kind": str,
+                    "text": str,
+                    "title": str,
+                },
+                pk="id",
+                foreign_keys=[("article_id", "articles", "id")],
+                if_not_exists=True,
+            )
+            self.db["passages"].create_index(["article_id"], if_not_exists=True)
+            # Sentence spans (article offsets) and their vectors, fp16, computed at index time so
+            # that choosing the sentences to quote costs no model call at question time.
+            self.db["sentences"].create(
+                {"passage_id": int, "spans": str, "vectors": bytes},
+                pk="passage_id",
+                foreign_keys=[("passage_id", "passages", "id")],
+                if_not_exists=True,
+            )
+            self.db["passages"].enable_fts(
+                ["text", "title"],
+                tokenize="porter unicode61 remove_diacritics 2",
+                create_triggers=True,
+                replace=True,
+            )
+        self.set_meta("schema_version", str(SCHEMA_VERSION))
+
+    # -- metadata --------------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        if "meta" not in self.db.table_names():
+            return None
+        row = self.conn.execute("select value from meta where key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db["meta"].upsert({"key": key, "value": value}, pk="key")
+
+    # -- writing ---------------------------------------------------------------------------------
+    def articles_by_key(self) -> dict[str, tuple[str, str, str | None]]:
+        """key -> (id, content_hash, path) of every stored article."""
+        rows = self.conn.execute("select key, id, content_hash, path from articles")
+        return {key: (ident, h, path) for key, ident, h, path in rows}
+
+    def article_ids(self) -> set[str]:
+        return {r[0] for r in self.conn.execute("select id from articles")}
+
+    def passage_ids_of(self, article_id: str) -> list[int]:
+        rows = self.conn.execute("select id from passages where article_id = ?", [article_id])
+        return [r[0] for r in rows]
+
+    def delete_article(self, article_id: str) -> list[int]:
+        """Remove an article and its passages; returns the passage ids whose vectors must go."""
+        ids = self.passage_ids_of(article_id)
+        self.conn.execute(
+            "delete from sentences where passage_id in "
+            "(select id from passages where article_id = ?)",
+            [article_id],
+        )
+        self.conn.execute("delete from passages where article_id = ?", [article_id])
+        self.conn.execute("delete from articles where id = ?", [article_id])
+        return ids
+
+    def add_article(
+        self,
+        article: Article,
+        passages: Sequence[Passage],
+        first_id: int,
+        sentences: Sequence[tuple[list[tuple[int, int]], np.ndarray]],
+    ) -> list[int]:
+        self.db["articles"].insert(
+            {
+                "id": article.id,
+                "key": article.key,
+                "title": article.title,
+                "path": article.path,
+                "url": article.url,
+                "published": article.published,
+                "text": article.text,
+                "content_hash": article.content_hash,
+                "comments_start": article.comments_start,
+            },
+        )
+        ids = list(range(first_id, first_id + len(passages)))
+        self.db["passages"].insert_all(
+            {
+                "id": pid,
+                "article_id": article.id,
+                "start": p.start,
+                "end": p.end,
+                "kind": p.kind,
+                "text": p.text,
+                "title": article.title,
+            }
+            for pid, p in zip(ids, passages, strict=True)
+        )
+        self.db["sentences"].insert_all(
+            {
+                "passage_id": pid,
+                "spans": json.dumps(spans),
+                "vectors": np.asarray(vecs, dtype=np.float16).tobytes(),
+            }
+            for pid, (spans, vecs) in zip(ids, sentences, strict=True)
+        )
+        return ids
+
+    def max_passage_id(self) -> int:
+        row = self.conn.execute("select max(id) from passages").fetchone()
+        stored = int(self.get_meta("last_passage_id") or 0)
+        return max(stored, row[0] or 0)
+
+    def commit(self) -> None:
+        self.conn.commit()
+
+    # -- reading ---------------------------------------------------------------------------------
+    def fts_search(self, question: str, limit: int) -> list[tuple[int, float]]:
+        """(passage id, bm25 score, higher is better) for the question's words."""
+        match = fts_query(question)
+        if match is None:
+            return []
+        sql = (
+            "select rowid, -bm25(passages_fts, 1.0, 0.3) from passages_fts "
+            "where passages_fts match ? order by bm25(passages_fts, 1.0, 0.3) limit ?"
+        )
+        return [(int(r[0]), float(r[1])) for r in self.conn.execute(sql, [match, limit])]
+
+    def passages(self, ids: Iterable[int]) -> dict[int, PassageRow]:
+        ids = list(ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        sql = (
+            "select p.id, p.article_id, p.start, p.end, p.kind, p.text, a.title, a.path, a.url, "
+            f"a.published from passages p join articles a on a.id = p.article_id "
+            f"where p.id in ({marks})"
+        )
+        return {r[0]: PassageRow(*r) for r in self.conn.execute(sql, ids)}
+
+    def sentences(self, ids: Iterable[int], dim: int) -> dict[int, SentenceVectors]:
+        """passage id -> its sentence spans (article offsets) and float32 vectors."""
+        ids = list(ids)
+        if not ids:
+            return {}
+        sql = f"select passage_id, spans, vectors from sentences where passage_id in ({','.join('?' * len(ids))})"
+        out = {}
+        for pid, spans, blob in self.conn.execute(sql, ids):
+            vecs = np.frombuffer(blob, dtype=np.float16).astype(np.float32).reshape(-1, dim)
+            out[pid] = SentenceVectors([tuple(s) for s in json.loads(spans)], vecs)
+        return out
+
+    def passage_articles(self, ids: Iterable[int]) -> dict[int, str]:
+        """passage id -> article id, for ranking whole articles."""
+        ids = list(ids)
+        out: dict[int, str] = {}
+        for lo in range(0, len(ids), 500):
+            part = ids[lo : lo + 500]
+            sql = f"select id, article_id from passages where id in ({','.join('?' * len(part))})"
+            out.update(self.conn.execute(sql, part).fetchall())
+        return out
+
+    def article_text(self, article_id: str) -> str:
+        row = self.conn.execute("select text from articles where id = ?", [article_id]).fetchone()
+        return row[0] if row else ""
+
+    def sources(self) -> list[ArticleInfo]:
+        sql = (
+            "select a.id, a.title, a.path, a.url, a.published, count(p.id) from articles a "
+            "left join passages p on p.article_id = a.id group by a.id order by a.id"
+        )
+        return [ArticleInfo(*r) for r in self.conn.execute(sql)]
+
+    def catalog(self) -> Catalog:
+        arts, first, last = self.conn.execute(
+            "select count(*), min(published), max(published) from articles"
+        ).fetchone()
+        (passages,) = self.conn.execute("select count(*) from passages").fetchone()
+        return Catalog(arts, passages, first, last)
+
+    def counts(self) -> dict[str, Any]:
+        cat = self.catalog()
+        (comments,) = self.conn.execute(
+            "select count(*) from passages where kind = 'comment'"
+        ).fetchone()
+        return {"articles": cat.articles, "passages": cat.passages, "comment_passages": comments}
+
+    def close(self) -> None:
+        self.conn.close()

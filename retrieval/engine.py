@@ -1,0 +1,187 @@
+"""Answer a question with quotes: hybrid search, quote selection, merging, abstention."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from index.embedding import Embedder
+from index.snapshot import Snapshot, current_generation, open_snapshot
+from index.store import ArticleInfo, Catalog
+
+from .answers import Answer, Result, SourceRef
+from .highlight import Highlighter
+from .quoting import Quote, merge_same_facts, select_quotes
+from .search import Candidate, hybrid_search
+from .settings import RetrievalSettings
+
+log = logging.getLogger(__name__)
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+NO_WORDS = "Please ask a question in words, for example: who proposed sending troops?"
+NOT_FOUND = "I don't know: nothing in the articles answers that."
+
+
+def normalize_question(question: str, max_chars: int) -> str:
+    """Drop control and direction-override characters, collapse spaces, cap the length."""
+    text = " ".join(_CONTROL.sub(" ", question).split())
+    return text[:max_chars]
+
+
+class Answerer:
+    """Answers from the served index; picks up a newly published index on the next question."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        embedder: Embedder,
+        settings: RetrievalSettings,
+        highlighter: Highlighter | None = None,
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.embedder = embedder
+        self.settings = settings
+        self._highlighter = highlighter
+        self._snapshot: Snapshot | None = None
+        self._lock = threading.Lock()
+
+    # -- snapshot --------------------------------------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        """The served snapshot, reopened when ``current`` has moved to a new generation."""
+        with self._lock:
+            gen = current_generation(self.data_dir)
+            if self._snapshot is None or gen is None or gen.name != self._snapshot.generation:
+                fresh = open_snapshot(self.data_dir, self.embedder.name, self.embedder.dim)
+                # The old snapshot is not closed here: a question in another thread may still be
+                # reading it. Its connection closes when the last reference goes.
+                self._snapshot = fresh
+            return self._snapshot
+
+    def refresh(self) -> None:
+        self.snapshot()
+
+    @property
+    def highlighter(self) -> Highlighter | None:
+        if self._highlighter is None and self.settings.highlight:
+            self._highlighter = Highlighter.load()
+        return self._highlighter
+
+    # -- answering -------------------------------------------------------------------------------
+    def ask(self, question: str, k: int = 3) -> Result:
+        clean = normalize_question(question, self.settings.max_question_chars)
+        if not re.search(r"\w", clean):
+            return Result(question=question, abstained=True, message=NO_WORDS)
+        timings: dict[str, float] = {}
+        clock = time.perf_counter()
+
+        def lap(stage: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            timings[stage] = round((now - clock) * 1000, 2)
+            clock = now
+
+        snap = self.snapshot()
+        qvec = self.embedder.encode_queries([clean])[0]
+        lap("embed")
+        candidates = hybrid_search(snap, clean, qvec, self.settings)
+        lap("search")
+        top = candidates[: self.settings.quote_passages]
+        rows = snap.store.passages(c.passage_id for c in top)
+        ranked = [(rows[c.passage_id], c.fused) for c in top if c.passage_id in rows]
+        sentences = snap.store.sentences(rows, snap.dim)
+        quotes = select_quotes(clean, qvec, ranked, sentences, self.settings.max_quote_sentences)
+        lap("quotes")
+        if not quotes or not self._answers(quotes[0]):
+            return Result(
+                question=question,
+                abstained=True,
+                message=NOT_FOUND,
+                related=self._related(snap, candidates),
+                timings_ms=timings,
+            )
+        floor = quotes[0].score - self.settings.max_score_gap
+        quotes = [q for q in quotes if q.score >= floor and self._answers(q)]
+        groups = merge_same_facts(quotes, self.settings.merge_similarity)[:k]
+        answers = tuple(self._answer(clean, group, i < 3) for i, group in enumerate(groups))
+        lap("format")
+        return Result(question=question, abstained=False, answers=answers, timings_ms=timings)
+
+    def _answers(self, quote: Quote) -> bool:
+        """Calibrated on news-dev: close in meaning, or sharing most of the question's words."""
+        return (
+            quote.similarity >= self.settings.min_quote_similarity
+            or quote.coverage >= self.settings.min_quote_coverage
+        )
+
+    def _answer(self, question: str, group: list[Quote], highlight: bool) -> Answer:
+        lead = group[0]
+        span = None
+        if highlight and self.highlighter is not None:
+            span = self.highlighter.span(question, lead.text)
+        sources = tuple(
+            SourceRef(
+                id=q.row.article_id,
+                title=q.row.title,
+                path=q.row.path,
+                url=q.row.url,
+                published=q.row.published,
+                start=q.start,
+                end=q.end,
+                kind=q.row.kind,
+            )
+            for q in group
+        )
+        return Answer(
+            quote=lead.text,
+            highlight=span,
+            score=lead.score,
+            sources=sources,
+            passage_ids=tuple(q.row.id for q in group),
+        )
+
+    def _related(self, snap: Snapshot, candidates: list[Candidate]) -> tuple[str, ...]:
+        """Titles of the articles nearest the question: topics the user could ask about."""
+        rows = snap.store.passages(c.passage_id for c in candidates[:10])
+        titles = dict.fromkeys(
+            rows[c.passage_id].title for c in candidates[:10] if c.passage_id in rows
+        )
+        return tuple(titles)[:3]
+
+    def search_articles(self, question: str, limit: int = 100) -> list[tuple[str, float]]:
+        """Articles ranked by their best passage: document retrieval for BEIR-style evaluation."""
+        clean = normalize_question(question, self.settings.max_question_chars)
+        snap = self.snapshot()
+        qvec = self.embedder.encode_queries([clean])[0]
+        candidates = hybrid_search(snap, clean, qvec, self.settings)
+        owners = snap.store.passage_articles(c.passage_id for c in candidates)
+        best: dict[str, float] = {}
+        for c in candidates:
+            art = owners.get(c.passage_id)
+            if art is not None and art not in best:
+                best[art] = c.fused
+        return sorted(best.items(), key=lambda kv: -kv[1])[:limit]
+
+    # -- catalogue -------------------------------------------------------------------------------
+    def sources(self) -> list[ArticleInfo]:
+        return self.snapshot().store.sources()
+
+    def catalog(self) -> Catalog:
+        return self.snapshot().store.catalog()
+
+    def stats(self) -> dict[str, Any]:
+        snap = self.snapshot()
+        gen = self.data_dir / snap.generation
+        sizes = {p.name: p.stat().st_size for p in gen.iterdir() if p.is_file()}
+        return {
+            **snap.store.counts(),
+            "generation": snap.generation,
+            "model": snap.model,
+            "dim": snap.dim,
+            "vectors": len(snap.vectors),
+            "bytes": sum(sizes.values()),
+            "files": sizes,
+        }

@@ -1,0 +1,165 @@
+"""Choose the sentences to quote from the best passages, and merge quotes that say the same thing.
+
+Each candidate passage is split into sentences; every sentence is scored by its cosine to the
+question plus how many of the question's content words it contains. The quote is the best
+sentence, widened to one or two neighbours when the best one leans on them ("The statement was
+disavowed...") or when they score nearly as well. Everything quoted is a slice of the article.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.store import STOPWORDS, PassageRow, SentenceVectors
+
+# Openers that refer back to the sentence before: quote that one too.
+_LEANS_BACK = re.compile(
+    r"^(?:He|She|It|They|This|That|These|Those|His|Her|Its|Their|But|However|Still|Yet|Such|"
+    r"Both|Meanwhile|Instead|The (?:statement|idea|plan|move|decision|remarks?|comments?|"
+    r"proposal|move|report|talks|discussions|latter|former))\b"
+)
+_WORD = re.compile(r"\w+")
+_SUFFIXES = (("ies", "y"), ("ied", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", ""), ("ly", ""))
+
+LEXICAL_WEIGHT = 0.4  # a quote with every question word gains this much over its cosine
+PRIOR_WEIGHT = 0.1  # the passage's fused retrieval score, scaled to [0, 1], adds up to this
+LENGTH_PENALTY = 0.04  # each extra sentence must earn its place
+CONTINUATION_BONUS = 0.01  # ... except one that continues the sentence before it
+
+
+def stem(word: str) -> str:
+    """A crude suffix stripper: enough to match "troops"/"troop", "disavowed"/"disavow"."""
+    w = word.lower()
+    for suffix, replacement in _SUFFIXES:
+        if len(w) > len(suffix) + 3 and w.endswith(suffix):
+            return w[: -len(suffix)] + replacement
+    return w
+
+
+def content_terms(text: str) -> set[str]:
+    return {stem(w) for w in _WORD.findall(text) if w.lower() not in STOPWORDS}
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A candidate answer: ``text == article_text[start:end]`` of the passage's article."""
+
+    row: PassageRow
+    start: int
+    end: int
+    text: str
+    score: float
+    similarity: float  # best sentence cosine to the question
+    coverage: float  # share of the question's (idf-weighted) words that the quote contains
+    vector: np.ndarray  # mean of its sentence vectors, normalised; used to merge same facts
+
+
+def select_quotes(
+    question: str,
+    qvec: np.ndarray,
+    rows: Sequence[tuple[PassageRow, float]],
+    sentences: dict[int, SentenceVectors],
+    max_sentences: int = 3,
+) -> list[Quote]:
+    """The best window of 1..``max_sentences`` sentences of each passage, best first.
+
+    A window scores its best sentence's cosine plus how much of the question it covers, with
+    words weighted by how rare they are among the candidate sentences: "disavowed" tells more
+    than "troops" in an article about troops.
+    """
+    rows = [(r, f) for r, f in rows if r.id in sentences and sentences[r.id].spans]
+    if not rows:
+        return []
+    qterms = content_terms(question)
+    texts = {
+        r.id: [r.text[a - r.start : b - r.start] for a, b in sentences[r.id].spans] for r, _ in rows
+    }
+    terms = {pid: [content_terms(t) & qterms for t in ts] for pid, ts in texts.items()}
+    leans = {pid: [bool(_LEANS_BACK.match(t)) for t in ts] for pid, ts in texts.items()}
+    weights = _idf(qterms, [t for ts in terms.values() for t in ts])
+    total = sum(weights.values()) or 1.0
+    top_fused = max(f for _, f in rows) or 1.0
+
+    quotes: list[Quote] = []
+    for row, fused in rows:
+        sv = sentences[row.id]
+        cos = sv.vectors @ qvec.reshape(-1)
+        best: tuple[float, int, int, float, float] | None = None
+        n = len(sv.spans)
+        for lo in range(n):
+            for hi in range(lo, min(n, lo + max_sentences)):
+                covered = set().union(*terms[row.id][lo : hi + 1])
+                coverage = sum(weights[t] for t in covered) / total
+                sim = float(cos[lo : hi + 1].max())
+                # A sentence that leans back on the one before continues it: no extra cost.
+                # A sentence that leans back on the one before continues it ("They'll use
+                # satellite analysis..."): it costs nothing and often holds the answer.
+                follow = sum(leans[row.id][i] for i in range(lo + 1, hi + 1))
+                extra = hi - lo - follow
+                score = (
+                    sim
+                    + LEXICAL_WEIGHT * coverage
+                    - LENGTH_PENALTY * extra
+                    + CONTINUATION_BONUS * follow
+                )
+                if lo > 0 and leans[row.id][lo]:
+                    score -= LENGTH_PENALTY  # it starts mid-thought: what it refers to is missing
+                if best is None or score > best[0]:
+                    best = (score, lo, hi, sim, coverage)
+        assert best is not None
+        score, lo, hi, sim, coverage = best
+        start, end = sv.spans[lo][0], sv.spans[hi][1]
+        vec = sv.vectors[lo : hi + 1].mean(axis=0)
+        vec /= np.linalg.norm(vec) or 1.0
+        quotes.append(
+            Quote(
+                row=row,
+                start=start,
+                end=end,
+                text=row.text[start - row.start : end - row.start],
+                score=score + PRIOR_WEIGHT * fused / top_fused,
+                similarity=sim,
+                coverage=coverage,
+                vector=vec,
+            )
+        )
+    quotes.sort(key=lambda q: -q.score)
+    return _drop_overlaps(quotes)
+
+
+def _idf(qterms: set[str], sentence_terms: list[set[str]]) -> dict[str, float]:
+    n = len(sentence_terms)
+    return {t: math.log(1 + n / (1 + sum(t in s for s in sentence_terms))) for t in qterms}
+
+
+def _drop_overlaps(quotes: list[Quote]) -> list[Quote]:
+    """Overlapping passages of one article often pick the same sentences: keep the best copy."""
+    kept: list[Quote] = []
+    for q in quotes:
+        if any(
+            k.row.article_id == q.row.article_id and q.start < k.end and k.start < q.end
+            for k in kept
+        ):
+            continue
+        kept.append(q)
+    return kept
+
+
+def merge_same_facts(quotes: list[Quote], threshold: float) -> list[list[Quote]]:
+    """Group quotes whose meaning is this close (cosine): one answer, several sources."""
+    groups: list[list[Quote]] = []
+    for q in quotes:
+        for group in groups:
+            if float(group[0].vector @ q.vector) >= threshold and all(
+                g.row.article_id != q.row.article_id for g in group
+            ):
+                group.append(q)
+                break
+        else:
+            groups.append([q])
+    return groups

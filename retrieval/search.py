@@ -1,0 +1,41 @@
+"""Hybrid candidates: FTS5 bm25 and FAISS dense search over one snapshot, fused by rank."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.snapshot import Snapshot
+
+from .fusion import rrf
+from .settings import RetrievalSettings
+
+
+@dataclass(frozen=True)
+class Candidate:
+    passage_id: int
+    fused: float
+    dense: float | None  # cosine of the passage to the question, when dense search found it
+    fts_rank: int | None
+
+
+def hybrid_search(
+    snapshot: Snapshot,
+    question: str,
+    qvec: np.ndarray,
+    settings: RetrievalSettings,
+    limit: int | None = None,
+) -> list[Candidate]:
+    """Passages ranked by reciprocal rank fusion of full-text and dense results."""
+    fts = snapshot.store.fts_search(question, settings.fts_candidates)
+    dense = snapshot.vectors.search(qvec, settings.dense_candidates)
+    fused = rrf(
+        [[pid for pid, _ in fts], [pid for pid, _ in dense]],
+        weights=[settings.fts_weight, settings.dense_weight],
+        k=settings.rrf_k,
+    )
+    dense_score = dict(dense)
+    fts_rank = {pid: rank for rank, (pid, _) in enumerate(fts, 1)}
+    out = [Candidate(pid, score, dense_score.get(pid), fts_rank.get(pid)) for pid, score in fused]
+    return out[:limit] if limit else out

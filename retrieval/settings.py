@@ -1,0 +1,25 @@
+"""Typed settings of retrieval and answering."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RetrievalSettings:
+    fts_candidates: int = 100
+    dense_candidates: int = 100
+    rrf_k: int = 60
+    fts_weight: float = 1.0
+    dense_weight: float = 1.0
+    quote_passages: int = 8  # best passages searched for the sentences to quote
+    max_quote_sentences: int = 3
+    max_question_chars: int = 1000  # longer questions are cut, not rejected
+    # A quote answers when its best sentence is this close to the question (cosine) or covers
+    # this share of the question's idf-weighted words; when the best quote does neither, the
+    # reply is "I don't know". Calibrated on news-dev (see docs/benchmarks.md).
+    min_quote_similarity: float = 0.35
+    min_quote_coverage: float = 0.6
+    max_score_gap: float = 0.35  # answers scoring this far below the best one are not shown
+    merge_similarity: float = 0.85  # quotes this similar are the same fact from several sources
+    highlight: bool = True  # mark the answer span with spaCy NER
