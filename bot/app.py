@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from typing import TextIO
+from typing import Any, TextIO
 from urllib.parse import urlparse
 
 from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update
@@ -165,13 +165,17 @@ def run_bot(services: h.QuotebotServices) -> None:
     if not token:
         raise ConfigError("TELEGRAM_BOT_TOKEN is not set")
     redact_token_in_logs(token)
-    settings: BotSettings = config.bot
-    app = build_application(services, token)
+    serve(build_application(services, token), config.bot)
+
+
+def serve(app: Application, settings: BotSettings,  # type: ignore[type-arg]
+          **run_kwargs: Any) -> None:
+    """Run ``app`` by polling or webhook; tests pass ``stop_signals=None`` to run it in a thread."""
     if settings.mode == "polling":
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
+        app.run_polling(allowed_updates=Update.ALL_TYPES, **run_kwargs)
     elif settings.mode == "webhook":
         if not settings.webhook_url:
-            raise ConfigError("[bot] mode = \"webhook\" needs webhook_url (the public https URL)")
+            raise ConfigError('[bot] mode = "webhook" needs webhook_url (the public https URL)')
         app.run_webhook(
             listen=settings.webhook_listen,
             port=settings.webhook_port,
@@ -180,9 +184,10 @@ def run_bot(services: h.QuotebotServices) -> None:
             # Telegram echoes this header on every call, so forged updates are rejected
             secret_token=secrets.token_urlsafe(32),
             allowed_updates=Update.ALL_TYPES,
+            **run_kwargs,
         )
     else:
-        raise ConfigError(f"[bot] mode must be \"polling\" or \"webhook\", got {settings.mode!r}")
+        raise ConfigError(f'[bot] mode must be "polling" or "webhook", got {settings.mode!r}')
 
 
 def run_terminal_chat(services: h.QuotebotServices, stdin: TextIO, stdout: TextIO) -> None:
@@ -221,4 +226,4 @@ def run_terminal_chat(services: h.QuotebotServices, stdin: TextIO, stdout: TextI
     say("Bye.")
 
 
-__all__ = ["build_application", "run_bot", "run_terminal_chat"]
+__all__ = ["build_application", "run_bot", "run_terminal_chat", "serve"]

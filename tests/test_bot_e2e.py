@@ -1,0 +1,216 @@
+"""End to end: the real bot (real index, real model, ``bot.app.serve`` polling) talking HTTP to
+the telegram-test-api emulator on 127.0.0.1, driven as Telegram users would drive it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from e2e.harness import (
+    EMULATOR_BOT_ID,
+    EMULATOR_BOT_NAME,
+    BotThread,
+    Emulator,
+    EmulatorRequest,
+    emulator_available,
+)
+
+from bot.handlers import ERROR_REPLY
+
+pytestmark = pytest.mark.e2e
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "news"
+TOKEN = "123456:e2e-test-token"
+ADMIN, ALICE, BOB, CAROL = 1001, 1002, 1003, 1004
+GROUP = -5001
+MACRON_TITLE = "The idea of direct Western participation in the conflict"
+NEW_ARTICLE = """Elbonia signs the Zorblatt accord
+
+The Zorblatt accord on river shipping was signed in Vienna by the foreign minister of Elbonia.
+Officials said the accord would take effect next spring after ratification by parliament.
+"""
+
+
+@dataclass
+class Live:
+    emulator: Emulator
+    bot: BotThread
+    request: EmulatorRequest
+    data_dir: Path
+    news_dir: Path
+
+    def ask_private(self, uid: int, text: str, timeout: float = 60) -> dict[str, Any]:
+        """Send ``text`` in uid's private chat and return the bot's next message there."""
+        before = len(self.emulator.bot_messages(uid))
+        self.emulator.send_text(uid, text)
+        replies = self.emulator.wait_for(
+            lambda: self.emulator.bot_messages(uid)[before:], timeout, f"a reply to {text!r}")
+        return dict(replies[0])
+
+    def group_replies(self) -> list[dict[str, Any]]:
+        return self.emulator.bot_messages(GROUP)
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    reason = emulator_available()
+    if reason:
+        pytest.skip(reason)
+    if not CORPUS.is_dir():
+        pytest.skip(f"the news corpus is not at {CORPUS}")
+    from bot import app as bot_app
+    from bot.config import load_config
+    from bot.services import Services
+
+    root = tmp_path_factory.mktemp("e2e")
+    news = root / "news"
+    shutil.copytree(CORPUS, news)
+    emulator = Emulator(TOKEN)
+    try:
+        (root / "config.toml").write_text(
+            f'data_dir = "data"\n[bot]\nadmins = [{ADMIN}]\narticle_dirs = ["news"]\n'
+            f'base_url = "{emulator.url}"\nrate_limit_count = 100\n', encoding="utf-8")
+        config = load_config(root / "config.toml")
+        services = Services(config)
+        services.index([news])
+        request = EmulatorRequest(connection_pool_size=8)
+        app = bot_app.build_application(services, TOKEN, request=request,
+                                        get_updates_request=EmulatorRequest())
+        bot = BotThread(app, lambda: bot_app.serve(app, config.bot, stop_signals=None))
+    except BaseException:
+        emulator.close()
+        raise
+    try:
+        yield Live(emulator, bot, request, config.data_dir, news)
+    finally:
+        try:
+            bot.stop()
+        finally:
+            emulator.close()
+
+
+@pytest.fixture(autouse=True)
+def no_error_replies(live: Live) -> Iterator[None]:
+    """After each test: the bot never had to tell anyone that something went wrong."""
+    yield
+    sent = [u["message"].get("text") for u in live.emulator.history()
+            if "chat_id" in u.get("message", {})]
+    assert ERROR_REPLY not in sent
+
+
+def test_private_question_gets_the_right_quote_and_source(live: Live) -> None:
+    reply = live.ask_private(ALICE, "Who disavowed Macron's statement about ground troops?")
+    text = reply["message"]["text"]
+    assert reply["message"]["parse_mode"] == "HTML"
+    assert "NATO officials" in text and "<blockquote>" in text
+    assert MACRON_TITLE in text
+    keyboard = reply["message"]["reply_markup"]["inline_keyboard"]
+    assert [b["text"] for b in keyboard[0]][:2] == ["👍", "👎"]
+    # the command menu was registered at start-up (the emulator lacks setMyCommands: stubbed)
+    assert any(name == "setMyCommands" for name, _ in live.request.stubbed)
+    assert any(name == "sendChatAction" for name, _ in live.request.stubbed)
+
+
+def test_feedback_button_is_stored(live: Live) -> None:
+    reply = live.ask_private(BOB, "Which countries reactivated talks on sending troops?")
+    thumbs_up = reply["message"]["reply_markup"]["inline_keyboard"][0][0]
+    live.emulator.press(BOB, reply, thumbs_up["callback_data"])
+
+    def stored() -> list[tuple[Any, ...]]:
+        with sqlite3.connect(live.data_dir / "bot.db") as db:
+            return db.execute("SELECT user_id, vote, question, answer_ids FROM feedback "
+                              "WHERE user_id = ?", (BOB,)).fetchall()
+
+    [(user_id, vote, question, answer_ids)] = live.emulator.wait_for(stored, 15, "feedback")
+    assert (user_id, vote) == (BOB, 1)
+    assert question == "Which countries reactivated talks on sending troops?"
+    assert answer_ids.startswith("[[")
+
+
+def test_group_chatter_is_ignored_but_ask_and_mentions_are_answered(live: Live) -> None:
+    em = live.emulator
+    em.send_text(CAROL, "did anyone read about the troops talks?", GROUP, "supergroup")
+    em.send_text(CAROL, "/ask Who disavowed Macron's statement about ground troops?", GROUP,
+                 "supergroup")
+    mention = f"@{EMULATOR_BOT_NAME} who disavowed Macron's statement about ground troops?"
+    em.send_text(CAROL, mention, GROUP, "supergroup",
+                 entities=[{"type": "mention", "offset": 0,
+                            "length": len(EMULATOR_BOT_NAME) + 1}])
+    em.send_text(CAROL, f"/ask@{EMULATOR_BOT_NAME} What did Le Monde report?", GROUP,
+                 "supergroup")
+    replies = em.wait_for(lambda: len(live.group_replies()) >= 3 and live.group_replies(), 90,
+                          "three group replies")
+    time.sleep(1.0)  # give a wrong reply to the chatter time to show up
+    replies = live.group_replies()
+    assert len(replies) == 3
+    asked = {u["messageId"]: u["message"]["text"] for u in em.user_messages(GROUP)}
+    chatter_id = next(i for i, t in asked.items() if t.startswith("did anyone"))
+    replied_to = {_reply_id(r) for r in replies}
+    assert chatter_id not in replied_to
+    assert replied_to == set(asked) - {chatter_id}
+    assert sum("NATO officials" in r["message"]["text"] for r in replies) >= 2
+
+
+def _reply_id(stored: dict[str, Any]) -> int:
+    """The message a bot reply answers (PTB sends reply_parameters as a JSON form field)."""
+    params = stored["message"]["reply_parameters"]
+    return int((json.loads(params) if isinstance(params, str) else params)["message_id"])
+
+
+def test_a_reply_to_the_bot_in_a_group_is_answered(live: Live) -> None:
+    em = live.emulator
+    before = len(live.group_replies())
+    bot_message = {"message_id": 1, "date": int(time.time()), "text": "earlier",
+                   "from": {"id": EMULATOR_BOT_ID, "is_bot": True, "first_name": "Bot"},
+                   "chat": {"id": GROUP, "type": "supergroup"}}
+    em.send_text(CAROL, "and who disavowed Macron's statement about ground troops?", GROUP,
+                 "supergroup", reply_to=bot_message)
+    replies = em.wait_for(lambda: live.group_replies()[before:], 60, "a reply in the group")
+    assert "NATO officials" in replies[0]["message"]["text"]
+
+
+def test_non_admin_reindex_is_refused(live: Live) -> None:
+    reply = live.ask_private(ALICE, "/reindex")
+    assert reply["message"]["text"] == "Sorry, only the bot's admins can do that."
+    assert not (live.data_dir / "uploads").exists()
+
+
+def test_admin_reindex_runs_while_another_user_is_answered(live: Live) -> None:
+    em = live.emulator
+    # enough new articles that the reindex takes a while, one with a fact nothing else has
+    (live.news_dir / "900_elbonia.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    for i in range(40):
+        source = sorted(CORPUS.glob("*.txt"))[i % 5].read_text(encoding="utf-8")
+        (live.news_dir / f"8{i:02d}_copy.txt").write_text(f"Edition {i}\n\n{source}",
+                                                         encoding="utf-8")
+    before_admin = len(em.bot_messages(ADMIN))
+    before_bob = len(em.bot_messages(BOB))
+    em.send_text(ADMIN, "/reindex")
+    em.wait_for(lambda: em.bot_messages(ADMIN)[before_admin:], 30, "the reindex status message")
+    em.send_text(BOB, "Who disavowed Macron's statement about ground troops?")
+
+    seen: dict[str, float] = {}
+
+    def both_done() -> bool:
+        status = em.bot_messages(ADMIN)[before_admin]["message"]["text"]
+        if "Reindex done" in status:
+            seen.setdefault("reindex", time.monotonic())
+        if em.bot_messages(BOB)[before_bob:]:
+            seen.setdefault("answer", time.monotonic())
+        return len(seen) == 2
+
+    em.wait_for(both_done, 180, "the reindex summary and Bob's answer")
+    assert seen["answer"] < seen["reindex"], "the question waited for the reindex"
+    assert "NATO officials" in em.bot_messages(BOB)[before_bob]["message"]["text"]
+    status = em.bot_messages(ADMIN)[before_admin]["message"]["text"]
+    assert "41 added" in status and "5 unchanged" in status
+    # the new index is served once swapped in
+    reply = live.ask_private(ALICE, "Who signed the Zorblatt accord?")
+    assert "Elbonia" in reply["message"]["text"]
