@@ -335,7 +335,10 @@ def _humanize(key: str) -> str:
 
 
 def _value(key: str, value: Any) -> str:
-    if isinstance(value, int) and key.endswith("bytes"):
+    if isinstance(value, Mapping):  # e.g. {"files": {"index.db": 319488, ...}}
+        return ", ".join(f"{k} {_value(key, v)}" for k, v in value.items())
+    if isinstance(value, int) and not isinstance(value, bool) and key.endswith(("bytes",
+                                                                                "files")):
         return _size(value)
     if isinstance(value, float):
         return f"{value:.3g}"

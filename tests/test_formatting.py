@@ -190,9 +190,11 @@ def test_format_date(published: str | None, expected: str | None) -> None:
 
 
 def test_stats_shows_sizes_readably() -> None:
-    text = fmt.format_stats({"articles": 5, "index_bytes": 3_500_000},
+    text = fmt.format_stats({"articles": 5, "index_bytes": 3_500_000,
+                             "files": {"index.db": 319488, "vectors.faiss": 500}},
                             {"questions_asked": 7, "feedback_helpful": 2})
     assert "Articles: 5" in text and "Index bytes: 3.3 MB" in text and "Questions asked: 7" in text
+    assert "Files: index.db 312.0 KB, vectors.faiss 500 B" in text
     check_html(text)
 
 

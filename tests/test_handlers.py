@@ -636,3 +636,33 @@ def test_terminal_chat_reports_a_missing_index() -> None:
     bot_app.run_terminal_chat(NoIndex(), io.StringIO("q\n"), out)  # type: ignore[arg-type]
     assert "run `quotebot index PATH` first" in out.getvalue()
 
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+def test_serve_runs_the_configured_mode(tmp_path: Path, mode: str,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    harness = make_harness(tmp_path)
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(harness.app, "run_polling", lambda **kw: seen.update(polling=kw))
+    monkeypatch.setattr(harness.app, "run_webhook", lambda **kw: seen.update(webhook=kw))
+    settings = BotSettings(mode=mode, webhook_url="https://bot.example/hook/abc",
+                           webhook_listen="127.0.0.1", webhook_port=8444)
+    bot_app.serve(harness.app, settings)
+    if mode == "polling":
+        assert "polling" in seen and "webhook" not in seen
+    else:
+        kw = seen["webhook"]
+        assert (kw["listen"], kw["port"], kw["url_path"]) == ("127.0.0.1", 8444, "hook/abc")
+        assert kw["webhook_url"] == "https://bot.example/hook/abc"
+        assert len(kw["secret_token"]) >= 32
+
+
+@pytest.mark.parametrize("settings,message", [
+    (BotSettings(mode="webhook"), "needs webhook_url"),
+    (BotSettings(mode="carrier-pigeon"), "must be \"polling\" or \"webhook\""),
+])
+def test_serve_rejects_bad_modes(tmp_path: Path, settings: BotSettings, message: str) -> None:
+    from bot.config import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        bot_app.serve(make_harness(tmp_path).app, settings)
