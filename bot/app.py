@@ -203,7 +203,6 @@ def run_terminal_chat(services: h.QuotebotServices, stdin: TextIO, stdout: TextI
     except QuotebotError as exc:
         say(str(exc))
         return
-    say("No TELEGRAM_BOT_TOKEN is set, so this is a local chat with quotebot.")
     say(fmt.describe_catalog(catalog))
     say("Type a question and press Enter; type quit or press Ctrl-D to leave.")
     while True:
