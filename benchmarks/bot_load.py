@@ -25,10 +25,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from e2e.harness import BotThread, Emulator, EmulatorRequest, emulator_available  # noqa: E402
+
 from bot import app as bot_app  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from bot.services import Services  # noqa: E402
-from e2e.harness import BotThread, Emulator, EmulatorRequest, emulator_available  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "news"
 TOKEN = "123456:load-test-token"
@@ -115,7 +116,7 @@ def run(emulator: Emulator, users: int, questions: int, timeout: float) -> int:
             sent = time.monotonic()
             emulator.send_text(uid, question)
             with changed:
-                ok = changed.wait_for(lambda: len(replies.get(uid, [])) > i,
+                ok = changed.wait_for(lambda i=i: len(replies.get(uid, [])) > i,
                                       max(0.0, deadline - time.monotonic()))
                 if not ok:
                     failures.append(f"user {uid}: no reply to question {i + 1}")

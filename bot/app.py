@@ -212,6 +212,8 @@ def run_terminal_chat(services: h.QuotebotServices, stdin: TextIO, stdout: TextI
         if not line:
             break
         question = line.strip()
+        if not _is_tty(stdin):  # piped input: echo it so the transcript reads like a chat
+            say(question)
         if question.lower() in {"quit", "exit", "/quit"}:
             break
         if not question:
@@ -223,6 +225,13 @@ def run_terminal_chat(services: h.QuotebotServices, stdin: TextIO, stdout: TextI
             continue
         say(fmt.format_result_plain(result))
     say("Bye.")
+
+
+def _is_tty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 __all__ = ["build_application", "run_bot", "run_terminal_chat", "serve"]
