@@ -8,16 +8,17 @@ old index serves until the new one is swapped in.
 
 from __future__ import annotations
 
+import json
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from index.builder import Progress, update_index
 from index.embedding import Embedder, load_embedder
 from index.records import IndexSummary
-from index.sources import fetch_url, safe_upload_name
+from index.sources import fetch_url, safe_upload_name, url_key
 from index.store import ArticleInfo, Catalog
 from retrieval.answers import Result
 from retrieval.engine import Answerer
@@ -54,7 +55,11 @@ class Services:
         return self.answerer.ask(question, k=k)
 
     def index(
-        self, paths: Sequence[Path | str], progress: Progress | None = None, prune: bool = True
+        self,
+        paths: Sequence[Path | str],
+        progress: Progress | None = None,
+        prune: bool = True,
+        rebuild: bool = False,
     ) -> IndexSummary:
         """Add or update articles from ``paths``; ``prune`` drops articles whose files are gone."""
         with self._index_lock:
@@ -67,6 +72,7 @@ class Services:
                 ingest=self.config.ingest,
                 progress=progress,
                 prune=prune,
+                rebuild=rebuild,
             )
         if self._answerer is not None:
             self._answerer.refresh()
@@ -79,16 +85,23 @@ class Services:
     def add_url(self, url: str) -> IndexSummary:
         """Fetch one article over http(s) and index it (kept under the data directory)."""
         doc = fetch_url(url, self.config.ingest, allow_private=self.config.bot.allow_private_urls)
-        return self._store_and_index(
-            doc.key, doc.text.encode("utf-8"), suffix=".html", original=url
-        )
+        # Kept as a one-line JSONL file so that the URL, title and date survive a re-index.
+        record = {
+            "id": url_key(doc.key),
+            "url": doc.url,
+            "title": doc.title,
+            "published": doc.published,
+            "text": doc.text + "\n" + doc.comments,
+        }
+        line = json.dumps(record, ensure_ascii=False) + "\n"
+        return self._store_and_index(url_key(doc.key), line.encode("utf-8"), suffix=".jsonl")
 
     def add_upload(self, filename: str, data: bytes) -> IndexSummary:
         """Index an uploaded .txt/.md/.html/.jsonl file; the name is sanitised, never trusted."""
         name = safe_upload_name(filename)
-        return self._store_and_index(name, data, suffix="", original=filename)
+        return self._store_and_index(name, data, suffix="")
 
-    def _store_and_index(self, name: str, data: bytes, suffix: str, original: str) -> IndexSummary:
+    def _store_and_index(self, name: str, data: bytes, suffix: str) -> IndexSummary:
         uploads = self.config.data_dir / "uploads"
         uploads.mkdir(parents=True, exist_ok=True)
         target = uploads / (safe_upload_name(name) + suffix)
@@ -105,6 +118,3 @@ class Services:
 
     def stats(self) -> dict[str, Any]:
         return self.answerer.stats()
-
-
-ProgressCallback = Callable[[str, int, int], None]

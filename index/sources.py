@@ -231,4 +231,5 @@ def check_url(url: str, allow_private: bool = False) -> None:
 
 
 def url_key(url: str) -> str:
-    return "url:" + hashlib.sha256(url.encode()).hexdigest()[:16]
+    """A stable article id for a URL (also a safe file name)."""
+    return "url-" + hashlib.sha256(url.encode()).hexdigest()[:16]

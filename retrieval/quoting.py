@@ -91,26 +91,32 @@ def select_quotes(
         cos = sv.vectors @ qvec.reshape(-1)
         best: tuple[float, int, int, float, float] | None = None
         n = len(sv.spans)
+        single = [
+            float(cos[i]) + LEXICAL_WEIGHT * _coverage(terms[row.id][i], weights, total)
+            for i in range(n)
+        ]
         for lo in range(n):
             for hi in range(lo, min(n, lo + max_sentences)):
-                covered = set().union(*terms[row.id][lo : hi + 1])
-                coverage = sum(weights[t] for t in covered) / total
-                sim = float(cos[lo : hi + 1].max())
-                # A sentence that leans back on the one before continues it: no extra cost.
+                # The window is as good as its best sentence, plus the question words only its
+                # other sentences cover ("The statement was disavowed by ..." after "Macron
+                # declared ..."): bundling unrelated sentences earns nothing.
+                top = max(range(lo, hi + 1), key=single.__getitem__)
+                coverage = _coverage(set().union(*terms[row.id][lo : hi + 1]), weights, total)
+                gained = coverage - _coverage(terms[row.id][top], weights, total)
                 # A sentence that leans back on the one before continues it ("They'll use
                 # satellite analysis..."): it costs nothing and often holds the answer.
                 follow = sum(leans[row.id][i] for i in range(lo + 1, hi + 1))
                 extra = hi - lo - follow
                 score = (
-                    sim
-                    + LEXICAL_WEIGHT * coverage
+                    single[top]
+                    + LEXICAL_WEIGHT * gained
                     - LENGTH_PENALTY * extra
                     + CONTINUATION_BONUS * follow
                 )
                 if lo > 0 and leans[row.id][lo]:
                     score -= LENGTH_PENALTY  # it starts mid-thought: what it refers to is missing
                 if best is None or score > best[0]:
-                    best = (score, lo, hi, sim, coverage)
+                    best = (score, lo, hi, float(cos[lo : hi + 1].max()), coverage)
         assert best is not None
         score, lo, hi, sim, coverage = best
         start, end = sv.spans[lo][0], sv.spans[hi][1]
@@ -130,6 +136,10 @@ def select_quotes(
         )
     quotes.sort(key=lambda q: -q.score)
     return _drop_overlaps(quotes)
+
+
+def _coverage(covered: set[str], weights: dict[str, float], total: float) -> float:
+    return sum(weights[t] for t in covered) / total
 
 
 def _idf(qterms: set[str], sentence_terms: list[set[str]]) -> dict[str, float]:

@@ -1,0 +1,287 @@
+"""The ``quotebot`` command line: a thin click front over ``Services``."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from index.errors import QuotebotError
+from index.records import IndexSummary
+from retrieval.answers import Result
+
+from .config import load_config
+from .services import Services
+
+log = logging.getLogger(__name__)
+
+
+def setup_logging(verbose: int) -> None:
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs request URLs, and Bot API URLs carry the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    for noisy in ("sentence_transformers", "transformers", "faiss"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+@contextmanager
+def friendly_errors() -> Iterator[None]:
+    """Our own errors become one-line messages that say the fix; anything else is a bug."""
+    try:
+        yield
+    except QuotebotError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="config.toml to read (default: ./config.toml when present).",
+)
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Data directory holding the index (overrides the config).",
+)
+@click.option("-v", "--verbose", count=True, help="More logging (-vv for debug).")
+@click.pass_context
+def main(ctx: click.Context, config_path: Path | None, data_dir: Path | None, verbose: int) -> None:
+    """Answer questions about news articles with quoted passages and their sources."""
+    setup_logging(verbose)
+    with friendly_errors():
+        config = load_config(config_path, data_dir=data_dir)
+    ctx.obj = Services(config)
+
+
+def _services(ctx: click.Context) -> Services:
+    services: Services = ctx.obj
+    return services
+
+
+class _Bar:
+    """A tqdm progress bar fed by the index builder's progress callback."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        if stage != "embedding" or total == 0:
+            return
+        if self.bar is None:
+            self.bar = tqdm(
+                total=total, unit="text", desc="embedding", file=sys.stderr, disable=None
+            )
+        self.bar.n = done
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def format_summary(summary: IndexSummary) -> str:
+    lines = [
+        f"added {len(summary.added)}, updated {len(summary.updated)}, unchanged "
+        f"{len(summary.unchanged)}, removed {len(summary.removed)}, skipped "
+        f"{len(summary.skipped)} ({summary.passages_embedded} passages embedded in "
+        f"{summary.seconds:.1f}s)"
+    ]
+    for label, items in (
+        ("added", summary.added),
+        ("updated", summary.updated),
+        ("removed", summary.removed),
+    ):
+        lines.extend(f"  {label}: {item}" for item in items)
+    lines.extend(f"  skipped: {s.source}: {s.reason}" for s in summary.skipped)
+    return "\n".join(lines)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--rebuild", is_flag=True, help="Start a fresh index (e.g. after changing model).")
+@click.option("--no-prune", is_flag=True, help="Keep articles whose files are gone.")
+@click.pass_context
+def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, no_prune: bool) -> None:
+    """Build or update the index from files and folders (.txt .md .html .jsonl .jsonl.gz)."""
+    services = _services(ctx)
+    bar = _Bar()
+    with friendly_errors():
+        try:
+            summary = services.index(list(paths), progress=bar, prune=not no_prune, rebuild=rebuild)
+        finally:
+            bar.close()
+    click.echo(format_summary(summary))
+
+
+def format_result(result: Result) -> str:
+    """Plain-text answers for the terminal."""
+    if result.abstained:
+        lines = [result.message or "I don't know."]
+        if result.related:
+            lines.append("The articles are about: " + "; ".join(result.related))
+        return "\n".join(lines)
+    out = []
+    for i, answer in enumerate(result.answers, 1):
+        quote = answer.quote
+        if answer.highlight:
+            a, b = answer.highlight
+            quote = f"{quote[:a]}[{quote[a:b]}]{quote[b:]}"
+        out.append(f"{i}. “{quote}”")
+        for src in answer.sources:
+            bits = [src.title or src.id]
+            if src.kind == "comment":
+                bits.append("reader comment")
+            if src.published:
+                bits.append(src.published)
+            bits.append(src.url or src.path or src.id)
+            out.append("   — " + " · ".join(bits))
+    return "\n".join(out)
+
+
+@main.command()
+@click.argument("question")
+@click.option("-k", "k", default=3, show_default=True, help="How many answers.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per question.")
+@click.pass_context
+def ask(ctx: click.Context, question: str, k: int, as_json: bool) -> None:
+    """Answer QUESTION; with QUESTION '-', answer each line of stdin in order."""
+    services = _services(ctx)
+    questions = sys.stdin if question == "-" else [question]
+    with friendly_errors():
+        for line in questions:
+            line = line.rstrip("\n")
+            if question == "-" and not line.strip() and not as_json:
+                continue
+            result = services.ask(line, k=k)
+            if as_json:
+                click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+                sys.stdout.flush()
+            else:
+                click.echo(format_result(result))
+                if question == "-":
+                    click.echo()
+
+
+@main.command()
+@click.pass_context
+def sources(ctx: click.Context) -> None:
+    """List the indexed articles."""
+    with friendly_errors():
+        for info in _services(ctx).sources():
+            extra = " · ".join(x for x in (info.published, info.url or info.path) if x)
+            click.echo(f"{info.id}\t{info.passages} passages\t{info.title}\t{extra}")
+
+
+@main.command()
+@click.pass_context
+def stats(ctx: click.Context) -> None:
+    """Counts and sizes of the served index."""
+    with friendly_errors():
+        click.echo(json.dumps(_services(ctx).stats(), indent=2))
+
+
+@main.command()
+@click.pass_context
+def serve(ctx: click.Context) -> None:
+    """Run the Telegram bot; without TELEGRAM_BOT_TOKEN, chat in this terminal instead."""
+    from .app import run_bot, run_terminal_chat
+
+    services = _services(ctx)
+    with friendly_errors():
+        if services.config.token:
+            run_bot(services)
+        else:
+            click.echo(
+                "TELEGRAM_BOT_TOKEN is not set: chatting here instead (Ctrl-D to stop).", err=True
+            )
+            run_terminal_chat(services, sys.stdin, sys.stdout)
+
+
+@main.command(name="eval")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--split", default="test", show_default=True, help="BEIR qrels split.")
+@click.option("--limit", type=int, help="Evaluate only this many queries per dataset.")
+@click.option("--json", "as_json", is_flag=True, help="Print figures as JSON lines.")
+@click.pass_context
+def evaluate(
+    ctx: click.Context, paths: tuple[Path, ...], split: str, limit: int | None, as_json: bool
+) -> None:
+    """Measure quality: BEIR folders, SQuAD .json(.gz), and QA .jsonl files (news-dev).
+
+    BEIR and SQuAD corpora are indexed into DATA/eval/<name> (once; later runs reuse them);
+    QA files are asked against the served index.
+    """
+    from retrieval import evaluation as ev
+
+    services = _services(ctx)
+    for path in paths:
+        targets = (
+            [
+                p
+                for p in sorted(path.iterdir())
+                if ev.is_beir(p) or ev.is_squad(p) or p.suffix == ".jsonl"
+            ]
+            if path.is_dir() and not ev.is_beir(path)
+            else [path]
+        )
+        for target in targets:
+            with friendly_errors():
+                figures = _evaluate_one(services, target, split, limit)
+            if as_json:
+                click.echo(json.dumps(figures))
+            else:
+                click.echo(" ".join(f"{k}={v}" for k, v in figures.items()))
+
+
+def _evaluate_one(
+    services: Services, target: Path, split: str, limit: int | None
+) -> dict[str, Any]:
+    from retrieval import evaluation as ev
+    from retrieval.engine import Answerer
+
+    config = services.config
+    # Evaluation answers every question: the highlight does not change any figure here.
+    settings = dataclasses.replace(config.retrieval, highlight=False)
+    if ev.is_beir(target):
+        eval_dir = config.data_dir / "eval" / target.name
+        _eval_index(services, eval_dir, ev.beir_corpus(target))
+        return ev.evaluate_beir(
+            Answerer(eval_dir, services.embedder, settings), target, split, limit
+        )
+    if ev.is_squad(target):
+        eval_dir = config.data_dir / "eval" / "squad"
+        corpus = ev.squad_paragraphs(target, config.data_dir / "eval" / "squad-paragraphs.jsonl")
+        _eval_index(services, eval_dir, corpus)
+        return ev.evaluate_squad(Answerer(eval_dir, services.embedder, settings), target, limit)
+    if target.suffix == ".jsonl":
+        return ev.evaluate_qa(services.answerer, target)
+    raise QuotebotError(f"{target}: not a BEIR folder, SQuAD .json or QA .jsonl file")
+
+
+def _eval_index(services: Services, eval_dir: Path, corpus: Path) -> None:
+    config = services.config
+    other = dataclasses.replace(config, data_dir=eval_dir)
+    bar = _Bar()
+    try:
+        summary = Services(other, services.embedder).index([corpus], progress=bar)
+    finally:
+        bar.close()
+    if summary.passages_embedded:
+        click.echo(
+            f"indexed {eval_dir.name}: {summary.passages_embedded} passages in "
+            f"{summary.seconds:.0f}s ({summary.passages_embedded / summary.seconds:.0f}/s)",
+            err=True,
+        )

@@ -1,0 +1,230 @@
+"""Quality figures through the same code path users hit: BEIR, SQuAD and QA jsonl files.
+
+BEIR and SQuAD corpora are indexed into their own data directories (incrementally, so a second
+run re-embeds nothing); QA files such as news-dev are asked against the served index.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import math
+import statistics
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .engine import Answerer
+
+Ask = Callable[[str], Any]
+
+
+# -- metrics (pure) ------------------------------------------------------------------------------
+def ndcg_at_k(ranked: Sequence[str], relevant: dict[str, int], k: int = 10) -> float:
+    """nDCG@k with graded relevance, as in BEIR (trec_eval's formula, log2 discount)."""
+    dcg = sum(relevant.get(d, 0) / math.log2(i + 2) for i, d in enumerate(ranked[:k]))
+    ideal = sorted(relevant.values(), reverse=True)[:k]
+    idcg = sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
+    return dcg / idcg if idcg else 0.0
+
+
+def recall_at_k(ranked: Sequence[str], relevant: Iterable[str], k: int) -> float:
+    rel = set(relevant)
+    return len(rel & set(ranked[:k])) / len(rel) if rel else 0.0
+
+
+def reciprocal_rank(ranked: Sequence[str], relevant: Iterable[str], k: int = 10) -> float:
+    rel = set(relevant)
+    for i, d in enumerate(ranked[:k], 1):
+        if d in rel:
+            return 1.0 / i
+    return 0.0
+
+
+def normalize_answer_text(text: str) -> str:
+    """Case-folded with curly quotes straightened, as news-dev compares answers."""
+    return text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"').lower()
+
+
+def contains_answer(quote: str, answers: Iterable[str]) -> bool:
+    q = normalize_answer_text(quote)
+    return any(normalize_answer_text(a) in q for a in answers if a)
+
+
+def percentiles(ms: Sequence[float]) -> dict[str, float]:
+    if not ms:
+        return {}
+    ordered = sorted(ms)
+
+    def pick(p: float) -> float:
+        return round(ordered[min(len(ordered) - 1, math.ceil(p * len(ordered)) - 1)], 2)
+
+    return {
+        "p50_ms": pick(0.50),
+        "p95_ms": pick(0.95),
+        "p99_ms": pick(0.99),
+        "mean_ms": round(statistics.fmean(ordered), 2),
+    }
+
+
+def _open_text(path: Path) -> Any:
+    return (
+        gzip.open(path, "rt", encoding="utf-8")
+        if path.suffix == ".gz"
+        else path.open(encoding="utf-8")
+    )
+
+
+def _find(folder: Path, stem: str) -> Path:
+    for name in (stem, stem + ".gz"):
+        if (folder / name).is_file():
+            return folder / name
+    raise FileNotFoundError(f"{folder}: no {stem} or {stem}.gz")
+
+
+# -- BEIR ----------------------------------------------------------------------------------------
+def is_beir(path: Path) -> bool:
+    return path.is_dir() and any((path / n).is_file() for n in ("corpus.jsonl", "corpus.jsonl.gz"))
+
+
+def beir_corpus(folder: Path) -> Path:
+    return _find(folder, "corpus.jsonl")
+
+
+def evaluate_beir(
+    answerer: Answerer, folder: Path, split: str = "test", limit: int | None = None
+) -> dict[str, Any]:
+    """nDCG@10 and Recall@100 of article ranking over ``qrels-<split>.tsv``."""
+    with _open_text(_find(folder, "queries.jsonl")) as fh:
+        queries = {q["_id"]: q["text"] for q in map(json.loads, fh)}
+    qrels: dict[str, dict[str, int]] = {}
+    with (folder / f"qrels-{split}.tsv").open(newline="") as fh:
+        for row in list(csv.reader(fh, delimiter="\t"))[1:]:
+            qrels.setdefault(row[0], {})[row[1]] = int(row[2])
+    ids = sorted(qrels)[:limit] if limit else sorted(qrels)
+    ndcg, recall, times = [], [], []
+    for qid in ids:
+        t = time.perf_counter()
+        ranked = [doc for doc, _ in answerer.search_articles(queries[qid], limit=100)]
+        times.append((time.perf_counter() - t) * 1000)
+        ndcg.append(ndcg_at_k(ranked, qrels[qid], 10))
+        recall.append(recall_at_k(ranked, qrels[qid], 100))
+    return {
+        "dataset": folder.name,
+        "split": split,
+        "queries": len(ids),
+        "ndcg@10": round(statistics.fmean(ndcg), 4),
+        "recall@100": round(statistics.fmean(recall), 4),
+        "search_latency": percentiles(times),
+    }
+
+
+# -- SQuAD ---------------------------------------------------------------------------------------
+def is_squad(path: Path) -> bool:
+    return path.is_file() and path.name.endswith((".json", ".json.gz"))
+
+
+def squad_paragraphs(path: Path, out: Path) -> Path:
+    """Write SQuAD paragraphs as a JSONL corpus (id = paragraph position, title = article)."""
+    with _open_text(path) as fh:
+        data = json.load(fh)["data"]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        n = 0
+        for article in data:
+            for para in article["paragraphs"]:
+                fh.write(
+                    json.dumps(
+                        {
+                            "id": f"p{n}",
+                            "title": article["title"].replace("_", " "),
+                            "text": para["context"],
+                        }
+                    )
+                    + "\n"
+                )
+                n += 1
+    tmp.replace(out)
+    return out
+
+
+def evaluate_squad(answerer: Answerer, path: Path, limit: int | None = None) -> dict[str, Any]:
+    """Paragraph Recall@1/@5 and MRR@10, and how often the top quote holds a gold answer."""
+    with _open_text(path) as fh:
+        data = json.load(fh)["data"]
+    items = []
+    n = 0
+    for article in data:
+        for para in article["paragraphs"]:
+            items.extend(
+                (f"p{n}", qa["question"], [a["text"] for a in qa["answers"]]) for qa in para["qas"]
+            )
+            n += 1
+    if limit:
+        items = items[:: max(1, len(items) // limit)][:limit]  # spread over all articles
+    r1, r5, mrr, hit, times = [], [], [], [], []
+    for gold, question, answers in items:
+        ranked = [doc for doc, _ in answerer.search_articles(question, limit=10)]
+        r1.append(recall_at_k(ranked, [gold], 1))
+        r5.append(recall_at_k(ranked, [gold], 5))
+        mrr.append(reciprocal_rank(ranked, [gold], 10))
+        t = time.perf_counter()
+        result = answerer.ask(question, k=1)
+        times.append((time.perf_counter() - t) * 1000)
+        hit.append(bool(result.answers) and contains_answer(result.answers[0].quote, answers))
+    return {
+        "dataset": "squad-dev",
+        "questions": len(items),
+        "recall@1": round(statistics.fmean(r1), 4),
+        "recall@5": round(statistics.fmean(r5), 4),
+        "mrr@10": round(statistics.fmean(mrr), 4),
+        "top_quote_answer_hit": round(statistics.fmean(hit), 4),
+        "ask_latency": percentiles(times),
+    }
+
+
+# -- QA jsonl (news-dev) -------------------------------------------------------------------------
+def evaluate_qa(answerer: Answerer, path: Path, k: int = 3) -> dict[str, Any]:
+    """Top-1/top-k answer hits, source hits and abstention on a news-dev style file."""
+    rows = [
+        json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
+    top1 = topk = src = answerable = abstain_ok = unanswerable = 0
+    misses, times = [], []
+    for row in rows:
+        t = time.perf_counter()
+        result = answerer.ask(row["question"], k=k)
+        times.append((time.perf_counter() - t) * 1000)
+        if row.get("unanswerable"):
+            unanswerable += 1
+            abstain_ok += result.abstained
+            if not result.abstained:
+                misses.append(row["question"])
+            continue
+        answerable += 1
+        quotes = [a.quote for a in result.answers]
+        first = bool(quotes) and contains_answer(quotes[0], row["answers"])
+        anywhere = any(contains_answer(q, row["answers"]) for q in quotes[:k])
+        names = [Path(s.path or s.id).name for a in result.answers[:k] for s in a.sources]
+        top1 += first
+        topk += anywhere
+        src += (
+            any(n.startswith(tuple(row.get("sources", []))) for n in names)
+            if row.get("sources")
+            else 0
+        )
+        if not anywhere:
+            misses.append(row["question"])
+    return {
+        "dataset": path.name,
+        "questions": len(rows),
+        "top1_hit": round(top1 / answerable, 4) if answerable else None,
+        f"top{k}_hit": round(topk / answerable, 4) if answerable else None,
+        "source_hit": round(src / answerable, 4) if answerable else None,
+        "abstention": round(abstain_ok / unanswerable, 4) if unanswerable else None,
+        "misses": misses,
+        "ask_latency": percentiles(times),
+    }

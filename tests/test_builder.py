@@ -1,0 +1,171 @@
+"""Incremental indexing, atomic publication and crash safety (fake embedder: fast and exact)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+
+import numpy as np
+import pytest
+
+from index.builder import IndexBusy, update_index, writer_lock
+from index.errors import IndexCorrupt, IndexNotBuilt, ModelMismatch
+from index.snapshot import current_generation, generations, open_snapshot
+from retrieval.engine import Answerer
+from retrieval.settings import RetrievalSettings
+
+SETTINGS = RetrievalSettings(highlight=False, min_quote_similarity=0.0)
+
+
+def _write(folder, name, text):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(text, encoding="utf-8")
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    src = tmp_path / "articles"
+    _write(src, "one.txt", "Troop talks\nFrance and the UK discussed troops. Le Monde reported it.")
+    _write(src, "two.md", "# Missiles\nStorm Shadow missiles were supplied by Britain.")
+    _write(
+        src,
+        "feed.jsonl",
+        "\n".join(
+            json.dumps({"id": i, "title": f"Feed {i}", "text": f"Feed item {i} about tanks."})
+            for i in ("a", "b")
+        ),
+    )
+    return src
+
+
+def test_first_run_adds_everything_and_second_run_embeds_nothing(tmp_path, corpus, fake_embedder):
+    data = tmp_path / "data"
+    first = update_index(data, [corpus], fake_embedder)
+    assert sorted(first.added) == ["a", "b", "one", "two"] and first.passages_embedded > 0
+    before = fake_embedder.documents
+    gen = current_generation(data)
+    second = update_index(data, [corpus], fake_embedder)
+    assert sorted(second.unchanged) == ["a", "b", "one", "two"]
+    assert not (second.added or second.updated or second.removed)
+    assert fake_embedder.documents == before  # nothing re-embedded
+    assert current_generation(data) == gen  # nothing changed: no new generation
+
+
+def test_changed_new_and_removed_articles(tmp_path, corpus, fake_embedder):
+    data = tmp_path / "data"
+    update_index(data, [corpus], fake_embedder)
+    _write(corpus, "one.txt", "Troop talks\nFrance and the UK agreed on training missions.")
+    _write(corpus, "three.txt", "New\nA brand new article about ceasefires.")
+    (corpus / "two.md").unlink()
+    (corpus / "feed.jsonl").write_text(
+        json.dumps({"id": "a", "title": "Feed a", "text": "Feed item a about tanks."})
+    )
+    summary = update_index(data, [corpus], fake_embedder)
+    assert summary.updated == ["one"] and summary.added == ["three"]
+    assert sorted(summary.removed) == ["b", "two"] and summary.unchanged == ["a"]
+    snap = open_snapshot(data)
+    ids = {r[0] for r in snap.store.conn.execute("select id from articles")}
+    assert ids == {"a", "one", "three"}
+    (n,) = snap.store.conn.execute("select count(*) from passages").fetchone()
+    assert len(snap.vectors) == n  # every passage has a vector, no orphans
+    assert set(snap.vectors.ids()) == {
+        r[0] for r in snap.store.conn.execute("select id from passages")
+    }
+    assert snap.store.fts_search("ceasefires", 5)
+    assert not snap.store.fts_search("Storm Shadow", 5)
+
+
+def test_unreadable_file_is_skipped_and_named_and_the_rest_indexed(tmp_path, corpus, fake_embedder):
+    (corpus / "broken.txt").write_bytes(b"\xff\xfe\x00\x00garbage")
+    summary = update_index(tmp_path / "data", [corpus], fake_embedder)
+    assert [s.source.endswith("broken.txt") for s in summary.skipped] == [True]
+    assert len(summary.added) == 4
+
+
+def test_crash_during_indexing_leaves_the_served_index_intact(tmp_path, corpus, fake_embedder):
+    data = tmp_path / "data"
+    update_index(data, [corpus], fake_embedder)
+    answerer = Answerer(data, fake_embedder, SETTINGS)
+    before = answerer.ask("Storm Shadow missiles").to_json()
+    served = current_generation(data)
+
+    class Exploding(type(fake_embedder)):
+        def encode_documents(self, texts, progress=None):
+            raise RuntimeError("power cut")
+
+    _write(corpus, "three.txt", "New\nSomething else entirely.")
+    with pytest.raises(RuntimeError, match="power cut"):
+        update_index(data, [corpus], Exploding())
+    assert current_generation(data) == served
+    assert generations(data) == [served]  # the half-built generation is gone
+    assert answerer.ask("Storm Shadow missiles").to_json() == before
+    # A generation left behind by a killed process is cleaned up by the next run.
+    (data / "gen-999999").mkdir()
+    summary = update_index(data, [corpus], fake_embedder)
+    assert summary.added == ["three"] and not (data / "gen-999999").exists()
+
+
+def test_answers_pick_up_a_newly_published_index(tmp_path, corpus, fake_embedder):
+    data = tmp_path / "data"
+    update_index(data, [corpus], fake_embedder)
+    answerer = Answerer(data, fake_embedder, SETTINGS)
+    assert all("easefire" not in a.quote for a in answerer.ask("ceasefire agreement").answers)
+    _write(corpus, "three.txt", "Ceasefire\nA ceasefire agreement was signed.")
+    update_index(data, [corpus], fake_embedder)
+    result = answerer.ask("ceasefire agreement")
+    assert "ceasefire agreement was signed" in result.answers[0].quote
+
+
+def test_model_mismatch_is_a_clear_error(tmp_path, corpus, fake_embedder):
+    data = tmp_path / "data"
+    update_index(data, [corpus], fake_embedder)
+
+    class Other(type(fake_embedder)):
+        name, dim = "other-model", 32
+
+    with pytest.raises(ModelMismatch, match="rebuild"):
+        Answerer(data, Other(), SETTINGS).ask("troops")
+    with pytest.raises(ModelMismatch, match="--rebuild"):
+        update_index(data, [corpus], Other())
+    summary = update_index(data, [corpus], Other(), rebuild=True)
+    assert len(summary.added) == 4
+
+
+def test_no_index_and_corrupt_index_are_clear_errors(tmp_path, corpus, fake_embedder):
+    with pytest.raises(IndexNotBuilt, match="quotebot index"):
+        open_snapshot(tmp_path / "empty")
+    data = tmp_path / "data"
+    update_index(data, [corpus], fake_embedder)
+    faiss_file = current_generation(data) / "vectors.faiss"
+    faiss_file.write_bytes(faiss_file.read_bytes()[:50])
+    with pytest.raises(IndexCorrupt, match="vector index"):
+        open_snapshot(data)
+    db = current_generation(data) / "index.db"
+    db.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(IndexCorrupt):
+        open_snapshot(data)
+
+
+def test_one_writer_at_a_time(tmp_path):
+    with writer_lock(tmp_path), pytest.raises(IndexBusy), writer_lock(tmp_path):
+        pass
+
+
+def test_offsets_point_into_the_stored_article(tmp_path, corpus, fake_embedder):
+    data = tmp_path / "data"
+    update_index(data, [corpus], fake_embedder)
+    conn = sqlite3.connect(current_generation(data) / "index.db")
+    rows = conn.execute(
+        "select p.text, p.start, p.end, a.text from passages p join articles a on a.id = p.article_id"
+    ).fetchall()
+    assert rows and all(text == article[s:e] for text, s, e, article in rows)
+    vec_rows = conn.execute("select spans, vectors from sentences").fetchall()
+    for spans, blob in vec_rows:
+        assert len(np.frombuffer(blob, dtype=np.float16)) == len(json.loads(spans)) * 64
+
+
+def test_publish_is_a_symlink_swap(tmp_path, corpus, fake_embedder):
+    data = tmp_path / "data"
+    update_index(data, [corpus], fake_embedder)
+    assert os.path.islink(data / "current")
