@@ -30,7 +30,7 @@ test: install tests/e2e/node_modules/.installed
 	$(BIN)/python -m pytest
 
 lint: install
-	$(BIN)/ruff check index retrieval bot tests
+	$(BIN)/ruff check index retrieval bot tests benchmarks
 
 clean:
 	rm -rf $(VENV) tests/e2e/node_modules data

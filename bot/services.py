@@ -17,6 +17,7 @@ from typing import Any
 
 from index.builder import Progress, update_index
 from index.embedding import Embedder, load_embedder
+from index.errors import QuotebotError
 from index.records import IndexSummary
 from index.sources import fetch_url, safe_upload_name, url_key
 from index.store import ArticleInfo, Catalog
@@ -80,6 +81,8 @@ class Services:
 
     def reindex(self, progress: Progress | None = None) -> IndexSummary:
         """Re-scan the configured article folders (``[bot] article_dirs``) incrementally."""
+        if not self.config.bot.article_dirs:
+            raise QuotebotError("no article folders are configured: set [bot] article_dirs")
         return self.index(self.config.bot.article_dirs, progress=progress)
 
     def add_url(self, url: str) -> IndexSummary:

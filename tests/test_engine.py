@@ -1,0 +1,140 @@
+"""Answering on the real news corpus with the real packaged model."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from index.snapshot import open_snapshot
+from retrieval.engine import NO_WORDS
+from retrieval.evaluation import contains_answer
+from tests.conftest import NEWS_DEV
+
+pytestmark = pytest.mark.model
+DEV = [json.loads(line) for line in NEWS_DEV.read_text(encoding="utf-8").splitlines() if line]
+
+
+@pytest.mark.parametrize(
+    "row", [r for r in DEV if not r.get("unanswerable")], ids=lambda r: r["question"][:40]
+)
+def test_news_dev_answer_is_in_the_top_three_quotes_from_the_right_source(news_answerer, row):
+    result = news_answerer.ask(row["question"], k=3)
+    assert not result.abstained
+    hits = [a for a in result.answers if contains_answer(a.quote, row["answers"])]
+    assert hits, [a.quote for a in result.answers]
+    assert any(s.id.startswith(tuple(row["sources"])) for a in hits for s in a.sources)
+
+
+@pytest.mark.parametrize(
+    "row", [r for r in DEV if r.get("unanswerable")], ids=lambda r: r["question"][:40]
+)
+def test_news_dev_unanswerable_abstains(news_answerer, row):
+    result = news_answerer.ask(row["question"])
+    assert result.abstained and not result.answers
+    assert result.related  # closest topics to offer instead
+
+
+def test_every_quote_is_a_verbatim_slice_of_its_article(news_answerer, news_data):
+    store = open_snapshot(news_data).store
+    for row in DEV:
+        for answer in news_answerer.ask(row["question"], k=5).answers:
+            for src in answer.sources:
+                text = store.article_text(src.id)
+                assert text[src.start : src.end] == answer.quote or src is not answer.sources[0]
+            lead = answer.sources[0]
+            assert store.article_text(lead.id)[lead.start : lead.end] == answer.quote
+            if answer.highlight:
+                a, b = answer.highlight
+                assert 0 <= a < b <= len(answer.quote)
+
+
+def test_answer_span_is_marked(news_answerer):
+    result = news_answerer.ask("Who disavowed Macron's statement about ground troops?")
+    assert "NATO officials" in result.answers[0].quote
+    assert result.answers[0].highlight_text == "NATO officials"
+    result = news_answerer.ask("Where is the Klietz military training area?")
+    assert result.answers[0].highlight_text == "Germany"
+
+
+def test_reader_comments_are_labelled(news_answerer):
+    result = news_answerer.ask(
+        "Why might the West be letting Ukraine fire missiles deep into Russia?"
+    )
+    top = result.answers[0]
+    assert "air defense" in top.quote and top.sources[0].kind == "comment"
+
+
+def test_answers_are_distinct_facts(news_answerer):
+    for row in DEV:
+        quotes = [a.quote for a in news_answerer.ask(row["question"], k=5).answers]
+        assert len(quotes) == len(set(quotes))
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        '"',
+        "troops AND",
+        "* OR NOT",
+        "col:troops",
+        'NEAR("a" "b")',
+        "troops)",
+        "^troops",
+        "-troops",
+        "troops \x00 NUL",
+        "\u202eRTL override troops",
+        "войска Украина",
+        "🙂 troops? 🚀",
+        "<b>troops</b> & <script>alert(1)</script>",
+        "x" * 20000,
+        "troops " * 3000,
+    ],
+)
+def test_hostile_questions_never_raise(news_answerer, question):
+    result = news_answerer.ask(question)
+    assert isinstance(result.abstained, bool)
+    json.dumps(result.to_json())
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\n\t", "?!...", "\x00\x01"])
+def test_empty_questions_get_a_polite_message(news_answerer, question):
+    result = news_answerer.ask(question)
+    assert result.abstained and result.message == NO_WORDS
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.text(max_size=200))
+def test_any_text_gets_an_answer_or_a_clear_no(news_answerer, question):
+    result = news_answerer.ask(question)
+    assert result.answers or result.message
+
+
+def test_catalog_and_stats(news_answerer):
+    assert news_answerer.catalog().articles == 5
+    stats = news_answerer.stats()
+    assert stats["vectors"] == stats["passages"] > 0 and stats["comment_passages"] > 0
+
+
+def test_bf16_vectors_match_fp32(real_embedder):
+    from index.embedding import SentenceTransformerEmbedder, model_path_for
+    from index.settings import EmbeddingSettings
+
+    path, name = model_path_for(EmbeddingSettings())
+    fp32 = SentenceTransformerEmbedder(path, name, precision="fp32")
+    texts = [
+        p.read_text(encoding="utf-8")[:1500]
+        for p in sorted((NEWS_DEV.parents[1] / "corpus" / "news").glob("*.txt"))
+    ]
+    texts += [r["question"] for r in DEV]
+    a = fp32.encode_documents(texts)
+    b = real_embedder.encode_documents(texts)
+    cosines = (a * b).sum(axis=1)
+    assert cosines.min() >= 0.99, cosines.min()
+    # Same neighbours: each question's nearest article is the same under both precisions.
+    q = len(DEV)
+    assert ((a[-q:] @ a[:-q].T).argmax(1) == (b[-q:] @ b[:-q].T).argmax(1)).all()
