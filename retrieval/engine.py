@@ -103,9 +103,11 @@ class Answerer:
                 related=self._related(snap, candidates),
                 timings_ms=timings,
             )
+        # Merge before cutting weak answers, so that a second source of the best fact is kept.
+        groups = merge_same_facts([q for q in quotes if self._answers(q)],
+                                  self.settings.merge_similarity)
         floor = quotes[0].score - self.settings.max_score_gap
-        quotes = [q for q in quotes if q.score >= floor and self._answers(q)]
-        groups = merge_same_facts(quotes, self.settings.merge_similarity)[:k]
+        groups = [g for g in groups if g[0].score >= floor][:k]
         answers = tuple(self._answer(clean, group, i < 3) for i, group in enumerate(groups))
         lap("format")
         return Result(question=question, abstained=False, answers=answers, timings_ms=timings)

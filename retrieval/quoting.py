@@ -80,7 +80,19 @@ def select_quotes(
         r.id: [r.text[a - r.start : b - r.start] for a, b in sentences[r.id].spans] for r, _ in rows
     }
     terms = {pid: [content_terms(t) & qterms for t in ts] for pid, ts in texts.items()}
-    leans = {pid: [bool(_LEANS_BACK.match(t)) for t in ts] for pid, ts in texts.items()}
+    # Leaning back only counts inside a paragraph: a new paragraph starts a new thought.
+    leans = {
+        r.id: [
+            i > 0
+            and bool(_LEANS_BACK.match(t))
+            and "\n"
+            not in r.text[
+                sentences[r.id].spans[i - 1][1] - r.start : sentences[r.id].spans[i][0] - r.start
+            ]
+            for i, t in enumerate(texts[r.id])
+        ]
+        for r, _ in rows
+    }
     weights = _idf(qterms, [t for ts in terms.values() for t in ts])
     total = sum(weights.values()) or 1.0
     top_fused = max(f for _, f in rows) or 1.0

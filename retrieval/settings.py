@@ -20,6 +20,6 @@ class RetrievalSettings:
     # reply is "I don't know". Calibrated on news-dev (see docs/benchmarks.md).
     min_quote_similarity: float = 0.35
     min_quote_coverage: float = 0.6
-    max_score_gap: float = 0.35  # answers scoring this far below the best one are not shown
-    merge_similarity: float = 0.85  # quotes this similar are the same fact from several sources
+    max_score_gap: float = 0.25  # answers scoring this far below the best one are not shown
+    merge_similarity: float = 0.7  # quotes this similar are the same fact from several sources
     highlight: bool = True  # mark the answer span with spaCy NER

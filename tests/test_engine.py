@@ -138,3 +138,11 @@ def test_bf16_vectors_match_fp32(real_embedder):
     # Same neighbours: each question's nearest article is the same under both precisions.
     q = len(DEV)
     assert ((a[-q:] @ a[:-q].T).argmax(1) == (b[-q:] @ b[:-q].T).argmax(1)).all()
+
+
+def test_the_same_fact_from_several_sources_is_one_answer(news_answerer):
+    result = news_answerer.ask("Who wanted to send troops to Ukraine in February?")
+    merged = [a for a in result.answers if len(a.sources) > 1]
+    assert merged, [a.quote for a in result.answers]
+    ids = {s.id[:3] for s in merged[0].sources}
+    assert len(ids) == len(merged[0].sources)  # one entry per article
