@@ -104,13 +104,16 @@ def evaluate_beir(
         for row in list(csv.reader(fh, delimiter="\t"))[1:]:
             qrels.setdefault(row[0], {})[row[1]] = int(row[2])
     ids = sorted(qrels)[:limit] if limit else sorted(qrels)
-    ndcg, recall, times = [], [], []
+    ndcg, recall, times, ask_times = [], [], [], []
     for qid in ids:
         t = time.perf_counter()
         ranked = [doc for doc, _ in answerer.search_articles(queries[qid], limit=100)]
         times.append((time.perf_counter() - t) * 1000)
         ndcg.append(ndcg_at_k(ranked, qrels[qid], 10))
         recall.append(recall_at_k(ranked, qrels[qid], 100))
+        t = time.perf_counter()
+        answerer.ask(queries[qid])
+        ask_times.append((time.perf_counter() - t) * 1000)
     return {
         "dataset": folder.name,
         "split": split,
@@ -118,6 +121,7 @@ def evaluate_beir(
         "ndcg@10": round(statistics.fmean(ndcg), 4),
         "recall@100": round(statistics.fmean(recall), 4),
         "search_latency": percentiles(times),
+        "ask_latency": percentiles(ask_times),
     }
 
 
