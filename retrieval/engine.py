@@ -89,11 +89,7 @@ class Answerer:
         lap("embed")
         candidates = hybrid_search(snap, clean, qvec, self.settings)
         lap("search")
-        top = candidates[: self.settings.quote_passages]
-        rows = snap.store.passages(c.passage_id for c in top)
-        ranked = [(rows[c.passage_id], c.fused) for c in top if c.passage_id in rows]
-        sentences = snap.store.sentences(rows, snap.dim)
-        quotes = select_quotes(clean, qvec, ranked, sentences, self.settings.max_quote_sentences)
+        quotes, _ = self._quotes(snap, clean, qvec, candidates)
         lap("quotes")
         if not quotes or not self._answers(quotes[0]):
             return Result(
@@ -104,8 +100,9 @@ class Answerer:
                 timings_ms=timings,
             )
         # Merge before cutting weak answers, so that a second source of the best fact is kept.
-        groups = merge_same_facts([q for q in quotes if self._answers(q)],
-                                  self.settings.merge_similarity)
+        groups = merge_same_facts(
+            [q for q in quotes if self._answers(q)], self.settings.merge_similarity
+        )
         floor = quotes[0].score - self.settings.max_score_gap
         groups = [g for g in groups if g[0].score >= floor][:k]
         answers = tuple(self._answer(clean, group, i < 3) for i, group in enumerate(groups))
@@ -159,13 +156,24 @@ class Answerer:
         snap = self.snapshot()
         qvec = self.embedder.encode_queries([clean])[0]
         candidates = hybrid_search(snap, clean, qvec, self.settings)
+        # The top passages are ordered as ask() orders answers, by their best quote; the rest
+        # keep their fused order behind them.
+        quotes, _ = self._quotes(snap, clean, qvec, candidates)
+        order = [q.row.article_id for q in quotes]
         owners = snap.store.passage_articles(c.passage_id for c in candidates)
-        best: dict[str, float] = {}
-        for c in candidates:
-            art = owners.get(c.passage_id)
-            if art is not None and art not in best:
-                best[art] = c.fused
-        return sorted(best.items(), key=lambda kv: -kv[1])[:limit]
+        order += [owners[c.passage_id] for c in candidates if c.passage_id in owners]
+        ranked = list(dict.fromkeys(order))[:limit]
+        return [(art, 1.0 / (i + 1)) for i, art in enumerate(ranked)]
+
+    def _quotes(
+        self, snap: Snapshot, question: str, qvec: Any, candidates: list[Candidate]
+    ) -> tuple[list[Quote], list[Candidate]]:
+        top = candidates[: self.settings.quote_passages]
+        rows = snap.store.passages(c.passage_id for c in top)
+        ranked = [(rows[c.passage_id], c.fused) for c in top if c.passage_id in rows]
+        sentences = snap.store.sentences(rows, snap.dim)
+        quotes = select_quotes(question, qvec, ranked, sentences, self.settings.max_quote_sentences)
+        return quotes, top
 
     # -- catalogue -------------------------------------------------------------------------------
     def sources(self) -> list[ArticleInfo]:
