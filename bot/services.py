@@ -101,8 +101,7 @@ class Services:
 
     def add_upload(self, filename: str, data: bytes) -> IndexSummary:
         """Index an uploaded .txt/.md/.html/.jsonl file; the name is sanitised, never trusted."""
-        name = safe_upload_name(filename)
-        return self._store_and_index(name, data, suffix="")
+        return self._store_and_index(filename, data, suffix="")
 
     def _store_and_index(self, name: str, data: bytes, suffix: str) -> IndexSummary:
         uploads = self.config.data_dir / "uploads"

@@ -72,13 +72,19 @@ def read_file(path: Path, settings: IngestSettings) -> Iterator[Document | Skipp
     except OSError as exc:
         yield Skipped(key, f"cannot read: {exc.strerror or exc}")
         return
-    if fmt == "jsonl":
-        yield from _read_jsonl(path, key, data)
-        return
+    if path.name.lower().endswith(".gz"):
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            yield Skipped(key, f"cannot decompress: {exc}")
+            return
     try:
         text = decode(data)
     except IngestError as exc:
         yield Skipped(key, str(exc))
+        return
+    if fmt == "jsonl":
+        yield from _read_jsonl(path, key, text)
         return
     if not text.strip():
         yield Skipped(key, "empty file")
@@ -102,18 +108,7 @@ def decode(data: bytes) -> str:
         raise IngestError(f"not valid UTF-8 (byte {exc.start}): save the file as UTF-8") from None
 
 
-def _read_jsonl(path: Path, key: str, data: bytes) -> Iterator[Document | Skipped]:
-    if path.name.lower().endswith(".gz"):
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            yield Skipped(key, f"cannot decompress: {exc}")
-            return
-    try:
-        text = decode(data)
-    except IngestError as exc:
-        yield Skipped(key, str(exc))
-        return
+def _read_jsonl(path: Path, key: str, text: str) -> Iterator[Document | Skipped]:
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue

@@ -89,7 +89,7 @@ class Answerer:
         lap("embed")
         candidates = hybrid_search(snap, clean, qvec, self.settings)
         lap("search")
-        quotes, _ = self._quotes(snap, clean, qvec, candidates)
+        quotes = self._quotes(snap, clean, qvec, candidates)
         lap("quotes")
         if not quotes or not self._answers(quotes[0]):
             return Result(
@@ -158,7 +158,7 @@ class Answerer:
         candidates = hybrid_search(snap, clean, qvec, self.settings)
         # The top passages are ordered as ask() orders answers, by their best quote; the rest
         # keep their fused order behind them.
-        quotes, _ = self._quotes(snap, clean, qvec, candidates)
+        quotes = self._quotes(snap, clean, qvec, candidates)
         order = [q.row.article_id for q in quotes]
         owners = snap.store.passage_articles(c.passage_id for c in candidates)
         order += [owners[c.passage_id] for c in candidates if c.passage_id in owners]
@@ -167,13 +167,12 @@ class Answerer:
 
     def _quotes(
         self, snap: Snapshot, question: str, qvec: Any, candidates: list[Candidate]
-    ) -> tuple[list[Quote], list[Candidate]]:
+    ) -> list[Quote]:
         top = candidates[: self.settings.quote_passages]
         rows = snap.store.passages(c.passage_id for c in top)
         ranked = [(rows[c.passage_id], c.fused) for c in top if c.passage_id in rows]
         sentences = snap.store.sentences(rows, snap.dim)
-        quotes = select_quotes(question, qvec, ranked, sentences, self.settings.max_quote_sentences)
-        return quotes, top
+        return select_quotes(question, qvec, ranked, sentences, self.settings.max_quote_sentences)
 
     # -- catalogue -------------------------------------------------------------------------------
     def sources(self) -> list[ArticleInfo]:

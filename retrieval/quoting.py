@@ -21,7 +21,7 @@ from index.store import STOPWORDS, PassageRow, SentenceVectors
 _LEANS_BACK = re.compile(
     r"^(?:He|She|It|They|This|That|These|Those|His|Her|Its|Their|But|However|Still|Yet|Such|"
     r"Both|Meanwhile|Instead|The (?:statement|idea|plan|move|decision|remarks?|comments?|"
-    r"proposal|move|report|talks|discussions|latter|former))\b"
+    r"proposal|report|talks|discussions|latter|former))\b"
 )
 _WORD = re.compile(r"\w+")
 _SUFFIXES = (("ies", "y"), ("ied", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", ""), ("ly", ""))
