@@ -7,13 +7,16 @@ at WARNING because its request lines contain the bot token.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TextIO
 from urllib.parse import urlparse
 
+import httpx
 from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update
-from telegram.error import TelegramError
+from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -52,6 +55,79 @@ ADMIN_COMMANDS = [
     BotCommand("stats", "Index size, questions, feedback"),
 ]
 MAX_RETRIES = 3  # AIORateLimiter retries a request this often after a RetryAfter (flood control)
+# waits before re-sending a request whose connection failed: rides out about 15 s of outage
+SEND_RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0, 8.0)
+
+
+def connection_failed(exc: TelegramError) -> bool:
+    """True when a request failed on the connection, so sending it again is worth it.
+
+    Refused, reset or closed before the response: retried. A read timeout is not: Telegram has
+    the request and may have acted on it, so sending it again could post an answer twice.
+    """
+    if isinstance(exc, BadRequest):  # Telegram answered (a subclass of NetworkError in PTB)
+        return False
+    if isinstance(exc, TimedOut):  # only connect and pool timeouts never reached Telegram
+        return isinstance(exc.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout)
+    return isinstance(exc, NetworkError)
+
+
+class SendRetries(AIORateLimiter):
+    """PTB's ``AIORateLimiter`` (flood limits; a ``RetryAfter`` is waited out and retried) that
+    also re-sends requests whose connection failed, and logs each one that fails for good.
+
+    ``BaseRateLimiter.process_request`` is PTB's hook around every request but ``getUpdates``
+    (polling has its own retry loop), so this is the one place that sees every send.
+    """
+
+    def __init__(self, delays: Sequence[float] = SEND_RETRY_DELAYS_S) -> None:
+        super().__init__(max_retries=MAX_RETRIES)
+        self.delays = tuple(delays)
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await super().process_request(
+                    callback, args, kwargs, endpoint, data, rate_limit_args
+                )
+            except TelegramError as exc:
+                if attempt <= len(self.delays) and connection_failed(exc):
+                    delay = self.delays[attempt - 1]
+                    logger.warning(
+                        "%s %s failed (%s); retrying in %g s", endpoint, _target(data), exc, delay
+                    )
+                    await asyncio.sleep(delay)
+                    continue
+                if not isinstance(exc, BadRequest):  # the caller handles Telegram's refusals
+                    logger.error(
+                        "%s %s failed for good after %d attempt(s): %s",
+                        endpoint,
+                        _target(data),
+                        attempt,
+                        exc,
+                    )
+                raise
+
+
+def _target(data: dict[str, Any]) -> str:
+    """Where a request was going, to find the lost message in the question log (no token)."""
+    target = f"to chat {data.get('chat_id', '-')}"
+    reply_id = getattr(data.get("reply_parameters"), "message_id", None)
+    if data.get("message_id") is not None:
+        target += f" (message {data['message_id']})"
+    elif reply_id is not None:
+        target += f" (replying to message {reply_id})"
+    return target
 
 
 class TokenFilter(logging.Filter):
@@ -93,11 +169,15 @@ def _services_settings(services: h.QuotebotServices) -> BotSettings:
     return settings if isinstance(settings, BotSettings) else BotSettings()
 
 
-def build_application(services: h.QuotebotServices, token: str,
-                      request: BaseRequest | None = None,
-                      get_updates_request: BaseRequest | None = None,
-                      settings: BotSettings | None = None,
-                      state: BotState | None = None) -> Application:  # type: ignore[type-arg]
+def build_application(
+    services: h.QuotebotServices,
+    token: str,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+    settings: BotSettings | None = None,
+    state: BotState | None = None,
+    send_retry_delays: Sequence[float] = SEND_RETRY_DELAYS_S,
+) -> Application:  # type: ignore[type-arg]
     """The bot with every handler registered; ``request`` objects are a seam for tests."""
     settings = settings or _services_settings(services)
     if state is None:
@@ -109,7 +189,7 @@ def build_application(services: h.QuotebotServices, token: str,
         .base_url(api_url(settings.base_url, "bot"))
         .base_file_url(api_url(settings.base_file_url or settings.base_url, "file/bot"))
         .defaults(Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)))
-        .rate_limiter(AIORateLimiter(max_retries=MAX_RETRIES))
+        .rate_limiter(SendRetries(send_retry_delays))
         # answer other users while one waits on the model or a reindex runs
         .concurrent_updates(True)
         .post_init(_post_init)
@@ -120,7 +200,9 @@ def build_application(services: h.QuotebotServices, token: str,
         builder = builder.get_updates_request(get_updates_request)
     app = builder.build()
     app.bot_data[h.DEPS_KEY] = h.BotDeps(
-        services=services, state=state, settings=settings,
+        services=services,
+        state=state,
+        settings=settings,
         limiter=RateLimiter(settings.rate_limit_count, settings.rate_limit_seconds),
     )
     add_handlers(app)
@@ -168,8 +250,11 @@ def run_bot(services: h.QuotebotServices) -> None:
     serve(build_application(services, token), config.bot)
 
 
-def serve(app: Application, settings: BotSettings,  # type: ignore[type-arg]
-          **run_kwargs: Any) -> None:
+def serve(
+    app: Application,  # type: ignore[type-arg]
+    settings: BotSettings,
+    **run_kwargs: Any,
+) -> None:
     """Run ``app`` by polling or webhook; tests pass ``stop_signals=None`` to run it in a thread."""
     if settings.mode == "polling":
         app.run_polling(allowed_updates=Update.ALL_TYPES, **run_kwargs)
@@ -234,4 +319,4 @@ def _is_tty(stream: TextIO) -> bool:
         return False
 
 
-__all__ = ["build_application", "run_bot", "run_terminal_chat", "serve"]
+__all__ = ["SendRetries", "build_application", "run_bot", "run_terminal_chat", "serve"]

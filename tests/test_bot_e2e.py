@@ -3,9 +3,12 @@ the telegram-test-api emulator on 127.0.0.1, driven as Telegram users would driv
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 import shutil
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -51,44 +54,80 @@ class Live:
         before = len(self.emulator.bot_messages(uid))
         self.emulator.send_text(uid, text)
         replies = self.emulator.wait_for(
-            lambda: self.emulator.bot_messages(uid)[before:], timeout, f"a reply to {text!r}")
+            lambda: self.emulator.bot_messages(uid)[before:], timeout, f"a reply to {text!r}"
+        )
         return dict(replies[0])
 
     def group_replies(self) -> list[dict[str, Any]]:
         return self.emulator.bot_messages(GROUP)
 
 
+@dataclass
+class Indexed:
+    config: Any  # bot.config.Config
+    services: Any  # bot.services.Services
+    news_dir: Path
+
+
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+def indexed(tmp_path_factory: pytest.TempPathFactory) -> Indexed:
+    """A real index of a copy of the news corpus, shared by every bot in this module."""
     reason = emulator_available()
     if reason:
         pytest.skip(reason)
     if not CORPUS.is_dir():
         pytest.skip(f"the news corpus is not at {CORPUS}")
-    from bot import app as bot_app
     from bot.config import load_config
     from bot.services import Services
 
     root = tmp_path_factory.mktemp("e2e")
     news = root / "news"
     shutil.copytree(CORPUS, news)
+    (root / "config.toml").write_text(
+        f'data_dir = "data"\n[bot]\nadmins = [{ADMIN}]\narticle_dirs = ["news"]\n'
+        "rate_limit_count = 100\n",
+        encoding="utf-8",
+    )
+    config = load_config(root / "config.toml")
+    services = Services(config)
+    services.index([news])
+    return Indexed(config, services, news)
+
+
+def start_bot(
+    emulator: Emulator, services: Any, settings: Any, state_db: Path, **build: Any
+) -> tuple[BotThread, EmulatorRequest]:
+    """The real Application polling ``emulator`` (its URL as ``[bot] base_url``), in a thread."""
+    from bot import app as bot_app
+    from bot.state import BotState
+
+    settings = dataclasses.replace(settings, base_url=emulator.url)
+    request = EmulatorRequest(connection_pool_size=8)
+    app = bot_app.build_application(
+        services,
+        TOKEN,
+        request=request,
+        get_updates_request=EmulatorRequest(),
+        settings=settings,
+        state=BotState(state_db),
+        **build,
+    )
+    return BotThread(app, lambda: bot_app.serve(app, settings, stop_signals=None)), request
+
+
+@pytest.fixture(scope="module")
+def live(indexed: Indexed) -> Iterator[Live]:
     emulator = Emulator(TOKEN)
     try:
-        (root / "config.toml").write_text(
-            f'data_dir = "data"\n[bot]\nadmins = [{ADMIN}]\narticle_dirs = ["news"]\n'
-            f'base_url = "{emulator.url}"\nrate_limit_count = 100\n', encoding="utf-8")
-        config = load_config(root / "config.toml")
-        services = Services(config)
-        services.index([news])
-        request = EmulatorRequest(connection_pool_size=8)
-        app = bot_app.build_application(services, TOKEN, request=request,
-                                        get_updates_request=EmulatorRequest())
-        bot = BotThread(app, lambda: bot_app.serve(app, config.bot, stop_signals=None))
+        data_dir = indexed.config.data_dir
+        bot, request = start_bot(
+            emulator, indexed.services, indexed.config.bot, data_dir / "bot.db"
+        )
     except BaseException:
         emulator.close()
         raise
     try:
-        yield Live(emulator, bot, request, config.data_dir, news)
+        yield Live(emulator, bot, request, data_dir, indexed.news_dir)
     finally:
         try:
             bot.stop()
@@ -100,8 +139,11 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
 def no_error_replies(live: Live) -> Iterator[None]:
     """After each test: the bot never had to tell anyone that something went wrong."""
     yield
-    sent = [u["message"].get("text") for u in live.emulator.history()
-            if "chat_id" in u.get("message", {})]
+    sent = [
+        u["message"].get("text")
+        for u in live.emulator.history()
+        if "chat_id" in u.get("message", {})
+    ]
     assert ERROR_REPLY not in sent
 
 
@@ -125,8 +167,9 @@ def test_feedback_button_is_stored(live: Live) -> None:
 
     def stored() -> list[tuple[Any, ...]]:
         with sqlite3.connect(live.data_dir / "bot.db") as db:
-            return db.execute("SELECT user_id, vote, question, answer_ids FROM feedback "
-                              "WHERE user_id = ?", (BOB,)).fetchall()
+            return db.execute(
+                "SELECT user_id, vote, question, answer_ids FROM feedback WHERE user_id = ?", (BOB,)
+            ).fetchall()
 
     [(user_id, vote, question, answer_ids)] = live.emulator.wait_for(stored, 15, "feedback")
     assert (user_id, vote) == (BOB, 1)
@@ -137,16 +180,21 @@ def test_feedback_button_is_stored(live: Live) -> None:
 def test_group_chatter_is_ignored_but_ask_and_mentions_are_answered(live: Live) -> None:
     em = live.emulator
     em.send_text(CAROL, "did anyone read about the troops talks?", GROUP, "supergroup")
-    em.send_text(CAROL, "/ask Who disavowed Macron's statement about ground troops?", GROUP,
-                 "supergroup")
+    em.send_text(
+        CAROL, "/ask Who disavowed Macron's statement about ground troops?", GROUP, "supergroup"
+    )
     mention = f"@{EMULATOR_BOT_NAME} who disavowed Macron's statement about ground troops?"
-    em.send_text(CAROL, mention, GROUP, "supergroup",
-                 entities=[{"type": "mention", "offset": 0,
-                            "length": len(EMULATOR_BOT_NAME) + 1}])
-    em.send_text(CAROL, f"/ask@{EMULATOR_BOT_NAME} What did Le Monde report?", GROUP,
-                 "supergroup")
-    replies = em.wait_for(lambda: len(live.group_replies()) >= 3 and live.group_replies(), 90,
-                          "three group replies")
+    em.send_text(
+        CAROL,
+        mention,
+        GROUP,
+        "supergroup",
+        entities=[{"type": "mention", "offset": 0, "length": len(EMULATOR_BOT_NAME) + 1}],
+    )
+    em.send_text(CAROL, f"/ask@{EMULATOR_BOT_NAME} What did Le Monde report?", GROUP, "supergroup")
+    replies = em.wait_for(
+        lambda: len(live.group_replies()) >= 3 and live.group_replies(), 90, "three group replies"
+    )
     time.sleep(1.0)  # give a wrong reply to the chatter time to show up
     replies = live.group_replies()
     assert len(replies) == 3
@@ -167,11 +215,20 @@ def _reply_id(stored: dict[str, Any]) -> int:
 def test_a_reply_to_the_bot_in_a_group_is_answered(live: Live) -> None:
     em = live.emulator
     before = len(live.group_replies())
-    bot_message = {"message_id": 1, "date": int(time.time()), "text": "earlier",
-                   "from": {"id": EMULATOR_BOT_ID, "is_bot": True, "first_name": "Bot"},
-                   "chat": {"id": GROUP, "type": "supergroup"}}
-    em.send_text(CAROL, "and who disavowed Macron's statement about ground troops?", GROUP,
-                 "supergroup", reply_to=bot_message)
+    bot_message = {
+        "message_id": 1,
+        "date": int(time.time()),
+        "text": "earlier",
+        "from": {"id": EMULATOR_BOT_ID, "is_bot": True, "first_name": "Bot"},
+        "chat": {"id": GROUP, "type": "supergroup"},
+    }
+    em.send_text(
+        CAROL,
+        "and who disavowed Macron's statement about ground troops?",
+        GROUP,
+        "supergroup",
+        reply_to=bot_message,
+    )
     replies = em.wait_for(lambda: live.group_replies()[before:], 60, "a reply in the group")
     assert "NATO officials" in replies[0]["message"]["text"]
 
@@ -188,8 +245,9 @@ def test_admin_reindex_runs_while_another_user_is_answered(live: Live) -> None:
     (live.news_dir / "900_elbonia.txt").write_text(NEW_ARTICLE, encoding="utf-8")
     for i in range(40):
         source = sorted(CORPUS.glob("*.txt"))[i % 5].read_text(encoding="utf-8")
-        (live.news_dir / f"8{i:02d}_copy.txt").write_text(f"Edition {i}\n\n{source}",
-                                                         encoding="utf-8")
+        (live.news_dir / f"8{i:02d}_copy.txt").write_text(
+            f"Edition {i}\n\n{source}", encoding="utf-8"
+        )
     before_admin = len(em.bot_messages(ADMIN))
     before_bob = len(em.bot_messages(BOB))
     em.send_text(ADMIN, "/reindex")
@@ -214,3 +272,138 @@ def test_admin_reindex_runs_while_another_user_is_answered(live: Live) -> None:
     # the new index is served once swapped in
     reply = live.ask_private(ALICE, "Who signed the Zorblatt accord?")
     assert "Elbonia" in reply["message"]["text"]
+
+
+# ---- Telegram errors: flood control, dropped connections, a restarted Bot API -------------------
+
+HOLD = "[hold] "  # questions starting with this wait until the test releases them
+DAVE, ERIN, FRANK = 1101, 1102, 1103
+MACRON_QUESTION = "Who disavowed Macron's statement about ground troops?"
+# the bot's re-send delays, shorter than production's SEND_RETRY_DELAYS_S to keep the tests quick
+RETRY_DELAYS_S = (0.25, 0.5, 1.0, 2.0, 4.0)
+
+
+class HeldServices:
+    """The real services, except that a question starting with ``HOLD`` is answered only once
+    the test releases it, so the test can break Telegram while the answer is on its way."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.asking = threading.Event()
+        self.release = threading.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def ask(self, question: str, k: int = 3) -> Any:
+        if question.startswith(HOLD):
+            self.asking.set()
+            if not self.release.wait(60):
+                raise TimeoutError("the test never released the held question")
+            question = question.removeprefix(HOLD)
+        return self.inner.ask(question, k)
+
+
+@dataclass
+class Flaky:
+    emulator: Emulator
+    bot: BotThread
+    services: HeldServices
+
+    def replies(self, uid: int) -> list[str]:
+        return [u["message"]["text"] for u in self.emulator.bot_messages(uid)]
+
+
+@pytest.fixture(scope="module")
+def flaky(indexed: Indexed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flaky]:
+    """A second bot on its own emulator, which these tests break and restart."""
+    emulator = Emulator(TOKEN)
+    services = HeldServices(indexed.services)
+    try:
+        bot, _ = start_bot(
+            emulator,
+            services,
+            indexed.config.bot,
+            tmp_path_factory.mktemp("flaky") / "bot.db",
+            send_retry_delays=RETRY_DELAYS_S,
+        )
+    except BaseException:
+        emulator.close()
+        raise
+    try:
+        yield Flaky(emulator, bot, services)
+    finally:
+        try:
+            bot.stop()
+        finally:
+            emulator.close()
+
+
+def test_flood_control_and_dropped_connections_are_retried_and_delivered_once(
+    flaky: Flaky, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "1")  # PTB 22 warns on RetryAfter's int unless opted in
+    em = flaky.emulator
+    em.inject("sendMessage", ["429", "drop", "drop"])
+    started = time.monotonic()
+    em.send_text(DAVE, MACRON_QUESTION)
+    em.wait_for(lambda: flaky.replies(DAVE), 60, "the answer despite the faults")
+    elapsed = time.monotonic() - started
+    time.sleep(1.5)  # a duplicate would show up by now
+    replies = flaky.replies(DAVE)
+    assert len(replies) == 1 and "NATO officials" in replies[0]
+    queued, met = em.faults()
+    assert queued["sendMessage"] == []
+    assert [m["fault"] for m in met if m["method"] == "sendMessage"] == ["429", "drop", "drop"]
+    assert elapsed >= 1.0 + RETRY_DELAYS_S[0]  # retry_after (1 s) was waited out, then a backoff
+
+
+def test_a_reply_that_fails_for_good_is_logged_with_its_chat(
+    flaky: Flaky, caplog: pytest.LogCaptureFixture
+) -> None:
+    em = flaky.emulator
+    em.inject("sendMessage", ["drop"] * (1 + len(RETRY_DELAYS_S)))  # every attempt fails
+    em.send_text(ERIN, MACRON_QUESTION)
+    # the answer is lost; the error handler then tells the user to try again
+    em.wait_for(lambda: flaky.replies(ERIN), 60, "the error reply")
+    assert flaky.replies(ERIN) == [ERROR_REPLY]
+    lost = [r for r in caplog.records if "failed for good" in r.getMessage()]
+    assert len(lost) == 1 and lost[0].levelno == logging.ERROR
+    message = lost[0].getMessage()
+    assert message.startswith(f"sendMessage to chat {ERIN} failed for good")
+    assert f"after {1 + len(RETRY_DELAYS_S)} attempt(s)" in message
+    retries = [
+        r
+        for r in caplog.records
+        if f"to chat {ERIN}" in r.getMessage() and "retrying" in r.getMessage()
+    ]
+    assert len(retries) == len(RETRY_DELAYS_S)
+    assert TOKEN not in caplog.text and TOKEN.split(":")[1] not in caplog.text
+
+
+def test_the_bot_survives_a_restart_of_the_bot_api_and_loses_no_answer(
+    flaky: Flaky, caplog: pytest.LogCaptureFixture
+) -> None:
+    em = flaky.emulator
+    em.send_text(FRANK, HOLD + MACRON_QUESTION)
+    assert flaky.services.asking.wait(60), "the bot never picked up the question"
+    em.kill()  # the Bot API dies while the answer is being prepared
+    flaky.services.release.set()
+    retried = f"sendMessage to chat {FRANK} failed"
+    em.wait_for(
+        lambda: any(
+            retried in r.getMessage() and "retrying" in r.getMessage() for r in caplog.records
+        ),
+        10,
+        "a failed attempt to send the answer",
+    )
+    em.start_again()  # same port, nothing stored: the old history is gone
+    [answer] = em.wait_for(lambda: flaky.replies(FRANK), 30, "the answer held across the restart")
+    assert "NATO officials" in answer
+    # polling recovered too: a question sent to the new emulator is answered
+    em.send_text(FRANK, "What did Le Monde report?")
+    em.wait_for(lambda: len(flaky.replies(FRANK)) == 2, 60, "an answer after the restart")
+    time.sleep(1.0)
+    assert len(flaky.replies(FRANK)) == 2
+    assert flaky.bot.thread.is_alive() and flaky.bot.error is None
+    assert not [r for r in caplog.records if "failed for good" in r.getMessage()]

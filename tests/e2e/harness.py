@@ -28,8 +28,16 @@ EMULATOR_BOT_ID = 666  # what the emulator's getMe reports
 EMULATOR_BOT_NAME = "TestNameBot"
 
 # Methods telegram-test-api does not implement; the adapter answers them itself (and records them)
-STUBBED_METHODS = {"setMyCommands", "deleteMyCommands", "getMyCommands", "sendChatAction",
-                   "answerInlineQuery", "setChatMenuButton", "close", "logOut"}
+STUBBED_METHODS = {
+    "setMyCommands",
+    "deleteMyCommands",
+    "getMyCommands",
+    "sendChatAction",
+    "answerInlineQuery",
+    "setChatMenuButton",
+    "close",
+    "logOut",
+}
 
 
 def emulator_available() -> str | None:
@@ -54,9 +62,19 @@ class Emulator:
         self.token = token
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.start_timeout = start_timeout
+        self._start()
+        self.client = httpx.Client(base_url=self.url, timeout=10)
+
+    def _start(self) -> None:
         self.proc = subprocess.Popen(
-            ["node", str(SERVER_JS), str(self.port)], cwd=E2E_DIR, stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            ["node", str(SERVER_JS), str(self.port)],
+            cwd=E2E_DIR,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         ready = threading.Event()
 
         def wait_ready() -> None:
@@ -67,15 +85,11 @@ class Emulator:
                     return
 
         threading.Thread(target=wait_ready, daemon=True).start()
-        if not ready.wait(start_timeout):
-            self.close()
-            raise RuntimeError(f"the emulator did not start within {start_timeout} s")
-        self.client = httpx.Client(base_url=self.url, timeout=10)
-        self._message_ids = iter(range(1_000_000, 2_000_000))
+        if not ready.wait(self.start_timeout):
+            self._stop_process()
+            raise RuntimeError(f"the emulator did not start within {self.start_timeout} s")
 
-    def close(self) -> None:
-        if hasattr(self, "client"):
-            self.client.close()
+    def _stop_process(self) -> None:
         if self.proc.poll() is None:
             assert self.proc.stdin is not None
             self.proc.stdin.close()  # server.js stops when its stdin ends
@@ -84,9 +98,34 @@ class Emulator:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
-        for stream in (self.proc.stdout, self.proc.stderr):
+        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             if stream is not None:
                 stream.close()
+
+    def close(self) -> None:
+        if hasattr(self, "client"):
+            self.client.close()
+        self._stop_process()
+
+    def kill(self) -> None:
+        """``kill -9`` the emulator: its port refuses connections and everything stored is gone."""
+        self.proc.kill()
+        self.proc.wait(10)
+        self._stop_process()
+
+    def start_again(self) -> None:
+        """Start a fresh emulator on the same port, as after a crash and a restart."""
+        self._start()
+
+    def inject(self, method: str, faults: list[str]) -> None:
+        """Queue faults for the next calls of a Bot API method (see server.js): "429", "drop"."""
+        response = self.client.post("/quotebot/faults", json={"method": method, "faults": faults})
+        response.raise_for_status()
+
+    def faults(self) -> tuple[dict[str, list[str]], list[dict[str, str]]]:
+        """(faults still queued per method, faults met so far in order)."""
+        result = self.client.post("/quotebot/faults", json={}).json()["result"]
+        return result["queued"], result["met"]
 
     # ---- acting as users -----------------------------------------------------------------
 
@@ -100,16 +139,24 @@ class Emulator:
             return {"id": chat_id, "type": "private", "first_name": f"User{chat_id}"}
         return {"id": chat_id, "type": kind, "title": "Newsroom"}
 
-    def send_text(self, uid: int, text: str, chat_id: int | None = None, kind: str = "private",
-                  entities: list[dict[str, Any]] | None = None,
-                  reply_to: dict[str, Any] | None = None) -> None:
+    def send_text(
+        self,
+        uid: int,
+        text: str,
+        chat_id: int | None = None,
+        kind: str = "private",
+        entities: list[dict[str, Any]] | None = None,
+        reply_to: dict[str, Any] | None = None,
+    ) -> None:
         """A user writes ``text``; commands get their bot_command entity as Telegram adds it."""
         if entities is None and text.startswith("/"):
             entities = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
         message: dict[str, Any] = {
-            "botToken": self.token, "from": self.user(uid),
+            "botToken": self.token,
+            "from": self.user(uid),
             "chat": self.chat(chat_id if chat_id is not None else uid, kind),
-            "date": int(time.time()), "text": text,
+            "date": int(time.time()),
+            "text": text,
         }
         if entities:
             message["entities"] = entities
@@ -119,8 +166,12 @@ class Emulator:
 
     def press(self, uid: int, bot_message: dict[str, Any], data: str) -> None:
         """A user presses an inline button under ``bot_message`` (from ``bot_messages``)."""
-        query = {"botToken": self.token, "from": self.user(uid), "data": data,
-                 "message": self.as_telegram_message(bot_message)}
+        query = {
+            "botToken": self.token,
+            "from": self.user(uid),
+            "data": data,
+            "message": self.as_telegram_message(bot_message),
+        }
         self.client.post("/sendCallback", json=query).raise_for_status()
 
     # ---- reading what the bot did ----------------------------------------------------------
@@ -131,24 +182,43 @@ class Emulator:
         return list(response.json()["result"])
 
     def user_messages(self, chat_id: int) -> list[dict[str, Any]]:
-        return [u for u in self.history() if "message" in u and "chat_id" not in u["message"]
-                and u["message"].get("chat", {}).get("id") == chat_id]
+        return [
+            u
+            for u in self.history()
+            if "message" in u
+            and "chat_id" not in u["message"]
+            and u["message"].get("chat", {}).get("id") == chat_id
+        ]
 
     def bot_messages(self, chat_id: int) -> list[dict[str, Any]]:
         """Messages the bot sent to ``chat_id``, oldest first, as edited since."""
-        return [u for u in self.history() if "message" in u and "chat_id" in u["message"]
-                and str(u["message"]["chat_id"]) == str(chat_id)]
+        return [
+            u
+            for u in self.history()
+            if "message" in u
+            and "chat_id" in u["message"]
+            and str(u["message"]["chat_id"]) == str(chat_id)
+        ]
 
     @staticmethod
     def as_telegram_message(stored: dict[str, Any]) -> dict[str, Any]:
         msg = stored["message"]
-        return {"message_id": stored["messageId"], "date": int(stored["time"] / 1000),
-                "chat": {"id": int(msg["chat_id"]), "type": "private"}, "text": msg["text"],
-                "from": {"id": EMULATOR_BOT_ID, "is_bot": True, "first_name": "Bot",
-                         "username": EMULATOR_BOT_NAME}}
+        return {
+            "message_id": stored["messageId"],
+            "date": int(stored["time"] / 1000),
+            "chat": {"id": int(msg["chat_id"]), "type": "private"},
+            "text": msg["text"],
+            "from": {
+                "id": EMULATOR_BOT_ID,
+                "is_bot": True,
+                "first_name": "Bot",
+                "username": EMULATOR_BOT_NAME,
+            },
+        }
 
-    def wait_for(self, check: Callable[[], Any], timeout: float = 30.0,
-                 what: str = "the bot") -> Any:
+    def wait_for(
+        self, check: Callable[[], Any], timeout: float = 30.0, what: str = "the bot"
+    ) -> Any:
         """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -180,11 +250,16 @@ class EmulatorRequest(HTTPXRequest):
         super().__init__(**kwargs)
         self.stubbed: list[tuple[str, dict[str, Any]]] = []
 
-    async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
-                         read_timeout: Any = HTTPXRequest.DEFAULT_NONE,
-                         write_timeout: Any = HTTPXRequest.DEFAULT_NONE,
-                         connect_timeout: Any = HTTPXRequest.DEFAULT_NONE,
-                         pool_timeout: Any = HTTPXRequest.DEFAULT_NONE) -> tuple[int, bytes]:
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+        write_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+        connect_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+        pool_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
         name = url.rsplit("/", 1)[-1]
         if name in STUBBED_METHODS:
             params = dict(request_data.parameters) if request_data else {}
@@ -193,11 +268,21 @@ class EmulatorRequest(HTTPXRequest):
         deadline = time.monotonic() + 0.5
         while True:
             status, body = await super().do_request(
-                url, method, request_data, read_timeout, write_timeout, connect_timeout,
-                pool_timeout)
+                url,
+                method,
+                request_data,
+                read_timeout,
+                write_timeout,
+                connect_timeout,
+                pool_timeout,
+            )
             payload = json.loads(body) if body else {}
-            if (name != "getUpdates" or payload.get("result") or status != 200
-                    or time.monotonic() > deadline):
+            if (
+                name != "getUpdates"
+                or payload.get("result")
+                or status != 200
+                or time.monotonic() > deadline
+            ):
                 break
             await asyncio.sleep(0.02)
         if status != 200 or not isinstance(payload, dict):
@@ -208,8 +293,13 @@ class EmulatorRequest(HTTPXRequest):
     @staticmethod
     def _fix(name: str, result: Any) -> Any:
         if name == "getMe":
-            return {**result, "is_bot": True, "can_join_groups": True,
-                    "can_read_all_group_messages": False, "supports_inline_queries": True}
+            return {
+                **result,
+                "is_bot": True,
+                "can_join_groups": True,
+                "can_read_all_group_messages": False,
+                "supports_inline_queries": True,
+            }
         if result is None:
             return True
         if name == "getUpdates":
@@ -227,10 +317,15 @@ class EmulatorRequest(HTTPXRequest):
             # link_preview_options) into the message it returns: keep the message's own fields
             date = int(result.get("date", 0))
             message = {
-                "message_id": result["message_id"], "chat": result["chat"],
+                "message_id": result["message_id"],
+                "chat": result["chat"],
                 "date": date // 1000 if date > 10_000_000_000 else date,  # milliseconds
-                "from": {"id": EMULATOR_BOT_ID, "is_bot": True, "first_name": "Bot",
-                         "username": EMULATOR_BOT_NAME},
+                "from": {
+                    "id": EMULATOR_BOT_ID,
+                    "is_bot": True,
+                    "first_name": "Bot",
+                    "username": EMULATOR_BOT_NAME,
+                },
             }
             if isinstance(result.get("text"), str):
                 message["text"] = result["text"]
@@ -243,8 +338,12 @@ class EmulatorRequest(HTTPXRequest):
 class BotThread:
     """Runs the real ``Application`` (``bot.app.serve``: polling) in a thread with its own loop."""
 
-    def __init__(self, app: Application, run: Callable[[], None],  # type: ignore[type-arg]
-                 start_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        app: Application,  # type: ignore[type-arg]
+        run: Callable[[], None],
+        start_timeout: float = 30.0,
+    ) -> None:
         self.app = app
         self.loop: asyncio.AbstractEventLoop | None = None
         self.error: BaseException | None = None
