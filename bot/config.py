@@ -41,6 +41,7 @@ class BotSettings:
     max_answers: int = 9  # answers reachable through the "More" button
     rate_limit_count: int = 5  # questions a user may ask ...
     rate_limit_seconds: float = 30.0  # ... within this many seconds
+    rate_limit_chat_count: int = 10  # and all users of one group chat together, in that window
     max_upload_bytes: int = 5_000_000
     allow_private_urls: bool = False  # let /add fetch loopback and private addresses
 

@@ -8,6 +8,7 @@ open tag closed and reopened, never inside a tag or an entity.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
 MAX_MESSAGE = 4096  # Telegram's limit for one message text
 MAX_LINK_URL = 512  # longer URLs are shown as plain titles rather than risk a rejected message
+MAX_TITLE = 300  # a source title is a line, not a page (JSONL titles can be anything)
 NOT_FOUND = "I couldn't find that in the articles."
 SEPARATOR = "\n\n"
 
@@ -183,6 +185,7 @@ def source_line(sources: Sequence[SourceRef]) -> Block:
 
 
 def _title_span(title: str, url: str | None) -> Span:
+    title = _clip(" ".join(title.split()), MAX_TITLE)
     if url and url.startswith(("http://", "https://")) and len(url) <= MAX_LINK_URL:
         return Span(title, (f'a href="{html.escape(url, quote=True)}"',))
     return Span(title, ("i",))
@@ -226,9 +229,26 @@ def format_result_page(result: Result, page: int = 0, per_page: int = 3,
 
 
 def format_inline_answer(question: str, answer: Answer, limit: int = MAX_MESSAGE) -> str:
-    """The message an inline result sends: the question, then one answer with its source."""
-    blocks = [[Span(question, ("i",))], *answer_blocks(answer)]
-    return split_blocks(blocks, limit)[0]
+    """The message an inline result sends: the question, then one answer with its source.
+
+    It must be one message, so an over-long quote keeps its verbatim start, ending in "…", and
+    its source line always fits.
+    """
+    asked = [Span(_clip(" ".join(question.split()), 200), ("i",))]
+    quote = answer.quote
+    while True:
+        messages = split_blocks([asked, *answer_blocks(answer)], limit)
+        if len(messages) == 1 or len(quote) <= 1:
+            return messages[0]
+        quote = _clip(quote, len(quote) * 3 // 4)
+        span = answer.highlight
+        if span is not None and span[1] >= len(quote):
+            span = None
+        answer = dataclasses.replace(answer, quote=quote, highlight=span)
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(0, width - 1)].rstrip() + "…"
 
 
 def inline_title(answer: Answer, width: int = 100) -> str:

@@ -11,7 +11,8 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, Protocol
@@ -68,13 +69,50 @@ class BotDeps:
     services: QuotebotServices
     state: BotState
     settings: BotSettings
-    limiter: RateLimiter
+    limiter: RateLimiter  # per user
     progress_interval: float = 2.0  # seconds between reindex progress edits (flood control)
     reindexing: asyncio.Lock = field(default_factory=asyncio.Lock)
+    chat_limiter: RateLimiter | None = None  # per group chat; built from settings when None
+    clock: Callable[[], float] = time.monotonic
+    _told: dict[tuple[str, int], float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.chat_limiter is None:
+            self.chat_limiter = RateLimiter(self.settings.rate_limit_chat_count,
+                                            self.settings.rate_limit_seconds, self.clock)
 
     def is_admin(self, update: Update) -> bool:
+        """Whoever sent (or edited, or forwarded) this message; never a forward's original author."""
         user = update.effective_user
         return user is not None and user.id in self.settings.admins
+
+    def admit(self, user_id: int, group_id: int | None) -> tuple[float, tuple[str, int]]:
+        """(0, _) when the user, and the group chat if any, may ask now; else (seconds, who).
+
+        The user's own limit is counted first, so one flooding user never uses up a group's share.
+        """
+        wait = self.limiter.check(user_id)
+        if wait:
+            return wait, ("user", user_id)
+        if group_id is not None and self.chat_limiter is not None:
+            wait = self.chat_limiter.check(group_id)
+            if wait:
+                return wait, ("chat", group_id)
+        return 0.0, ("user", user_id)
+
+    def first_refusal(self, who: tuple[str, int], wait: float) -> bool:
+        """True once per limited spell: the rest of a flood is dropped without a reply.
+
+        Replying to every message of a flood would itself flood the chat and queue everyone
+        else's answers behind Telegram's sending limits.
+        """
+        now = self.clock()
+        if self._told.get(who, 0.0) > now:
+            return False
+        if len(self._told) > 10_000:  # forget finished spells so memory stays bounded
+            self._told = {k: t for k, t in self._told.items() if t > now}
+        self._told[who] = now + wait
+        return True
 
 
 DEPS_KEY = "quotebot"
@@ -167,25 +205,41 @@ def result_keyboard(key: str, page: int, pages: int) -> InlineKeyboardMarkup:
 # ---- questions -----------------------------------------------------------------------------
 
 
+async def admitted(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Count this message against the per-user and per-chat limits; False means drop it.
+
+    Only the first refused message of a spell gets a "please wait" reply.
+    """
+    deps = deps_of(context)
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or user is None:
+        return False
+    group = None if message.chat.type == ChatType.PRIVATE else message.chat_id
+    wait, who = deps.admit(user.id, group)
+    if not wait:
+        return True
+    if deps.first_refusal(who, wait):
+        asker = "You're" if who[0] == "user" else "This chat is"
+        await reply_html(message, fmt.escape(
+            f"{asker} asking faster than I can read. Please wait {wait:.0f} s and try again."),
+            quote=group is not None)
+    return False
+
+
 async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE,
                           question: str, via: str) -> None:
     """Rate-limit, ask off the event loop, log, and reply with the first page of answers."""
     deps = deps_of(context)
     message = update.effective_message
     user = update.effective_user
-    if message is None or user is None:
+    if message is None or user is None or not await admitted(update, context):
         return
     quote = message.chat.type != ChatType.PRIVATE
     question = question.strip()
     if not question:
         await reply_html(message, "Ask me a question about the news articles, e.g. "
                                   "<code>/ask who sent troops?</code>", quote=quote)
-        return
-    wait = deps.limiter.check(user.id)
-    if wait:
-        await reply_html(message, fmt.escape(
-            f"You're asking faster than I can read. Please wait {wait:.0f} s and try again."),
-            quote=quote)
         return
     try:
         async with typing(context, message.chat_id):
@@ -226,7 +280,12 @@ async def on_ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def addressed_question(message: Message, bot_username: str, bot_id: int) -> str | None:
     """The question in a group message meant for the bot (a mention or a reply), else None."""
-    text = message.text or ""
+    # entity offsets count UTF-16 units (an emoji is two), so cut the text in that unit
+    units = (message.text or "").encode("utf-16-le")
+
+    def cut(start: int, end: int | None = None) -> str:
+        return units[start * 2:None if end is None else end * 2].decode("utf-16-le", "replace")
+
     mention = f"@{bot_username}".lower()
     mentioned = False
     pieces = []
@@ -234,11 +293,11 @@ def addressed_question(message: Message, bot_username: str, bot_id: int) -> str 
     for entity in message.entities:
         if entity.type != MessageEntity.MENTION:
             continue
-        if text[entity.offset:entity.offset + entity.length].lower() == mention:
+        if cut(entity.offset, entity.offset + entity.length).lower() == mention:
             mentioned = True
-            pieces.append(text[last:entity.offset])
+            pieces.append(cut(last, entity.offset))
             last = entity.offset + entity.length
-    pieces.append(text[last:])
+    pieces.append(cut(last))
     replied = message.reply_to_message
     to_bot = (replied is not None and replied.from_user is not None
               and replied.from_user.id == bot_id)
@@ -350,7 +409,7 @@ async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start and /help: what the bot knows (from the catalog) and how to ask."""
     message = update.effective_message
-    if message is None:
+    if message is None or not await admitted(update, context):
         return
     deps = deps_of(context)
     try:
@@ -366,12 +425,16 @@ async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _refuse_unless_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """True for admins; everyone else gets a polite refusal and nothing happens."""
+    """False for admins; anyone else gets a polite refusal (rate-limited) and nothing happens.
+
+    The sender decides, for new, edited and forwarded messages alike: Telegram lets only the
+    author edit a message, and a forward is sent by whoever forwards it, not by its author.
+    """
     if deps_of(context).is_admin(update):
         return False
-    if update.effective_message is not None:
-        user = update.effective_user
-        logger.info("refused an admin command from user %s", user.id if user else None)
+    user = update.effective_user
+    logger.info("refused an admin command from user %s", user.id if user else None)
+    if update.effective_message is not None and await admitted(update, context):
         await reply_html(update.effective_message, fmt.escape(REFUSAL),
                          quote=update.effective_message.chat.type != ChatType.PRIVATE)
     return True

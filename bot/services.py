@@ -17,9 +17,9 @@ from typing import Any
 
 from index.builder import Progress, update_index
 from index.embedding import Embedder, load_embedder
-from index.errors import QuotebotError
-from index.records import IndexSummary
-from index.sources import fetch_url, safe_upload_name, url_key
+from index.errors import IngestError, QuotebotError
+from index.records import Document, IndexSummary
+from index.sources import ANY_ADDRESS, fetch_url, read_file, safe_upload_name, url_key
 from index.store import ArticleInfo, Catalog
 from retrieval.answers import Result
 from retrieval.engine import Answerer
@@ -87,7 +87,8 @@ class Services:
 
     def add_url(self, url: str) -> IndexSummary:
         """Fetch one article over http(s) and index it (kept under the data directory)."""
-        doc = fetch_url(url, self.config.ingest, allow_private=self.config.bot.allow_private_urls)
+        allow = ANY_ADDRESS if self.config.bot.allow_private_urls else ()
+        doc = fetch_url(url, self.config.ingest, allow=allow)
         # Kept as a one-line JSONL file so that the URL, title and date survive a re-index.
         record = {
             "id": url_key(doc.key),
@@ -101,15 +102,41 @@ class Services:
 
     def add_upload(self, filename: str, data: bytes) -> IndexSummary:
         """Index an uploaded .txt/.md/.html/.jsonl file; the name is sanitised, never trusted."""
+        limit = self.config.bot.max_upload_bytes
+        if len(data) > limit:
+            raise IngestError(f"{safe_upload_name(filename)} is over the {limit:,} byte limit")
         return self._store_and_index(filename, data, suffix="")
 
     def _store_and_index(self, name: str, data: bytes, suffix: str) -> IndexSummary:
+        """Stage the file, keep it only if it holds an article, then index it.
+
+        A file with nothing readable (binary, empty, not UTF-8) is refused before it can replace
+        an earlier upload of the same name.
+        """
         uploads = self.config.data_dir / "uploads"
         uploads.mkdir(parents=True, exist_ok=True)
         target = uploads / (safe_upload_name(name) + suffix)
-        with tempfile.NamedTemporaryFile(dir=uploads, delete=False) as tmp:
+        # a dot file: a folder scan of uploads/ never picks up a half-written upload
+        with tempfile.NamedTemporaryFile(
+            dir=uploads, prefix=".", suffix=target.name, delete=False
+        ) as tmp:
             tmp.write(data)
-        Path(tmp.name).replace(target)
+        staged = Path(tmp.name)
+        try:
+            items = list(read_file(staged, self.config.ingest))
+            if not any(isinstance(item, Document) for item in items):
+                where = str(staged.resolve())
+                reasons = "; ".join(
+                    item.reason
+                    if item.source == where
+                    else f"{item.source.replace(where, target.name)}: {item.reason}"
+                    for item in items[:3]
+                    if not isinstance(item, Document)
+                )
+                raise IngestError(reasons or f"{target.name}: no article found")
+            staged.replace(target)
+        finally:
+            staged.unlink(missing_ok=True)
         return self.index([target], prune=False)
 
     def sources(self) -> list[ArticleInfo]:

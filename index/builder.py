@@ -106,7 +106,7 @@ def document_text(title: str, passage: Passage) -> str:
 class _Scan:
     docs: list[Document]
     skipped: list[Skipped]
-    whole_files: set[str]  # files read to the end: their missing JSONL ids were deleted
+    whole_files: set[str]  # files read without a skip: their missing JSONL ids were deleted
 
 
 def _scan(paths: list[Path], ingest: IngestSettings) -> _Scan:
@@ -119,7 +119,7 @@ def _scan(paths: list[Path], ingest: IngestSettings) -> _Scan:
         for doc in read_file(item, ingest):
             if isinstance(doc, Skipped):
                 scan.skipped.append(doc)
-                ok = ok and doc.source != str(item.resolve())  # a bad JSONL line, not the file
+                ok = False  # a broken JSONL line may be an article we had: keep the file's
             else:
                 scan.docs.append(doc)
         if ok:

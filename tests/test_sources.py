@@ -10,7 +10,7 @@ import pytest
 from index.errors import IngestError
 from index.records import Document, Skipped
 from index.settings import IngestSettings
-from index.sources import check_url, iter_files, read_file, safe_upload_name
+from index.sources import ANY_ADDRESS, check_url, iter_files, read_file, safe_upload_name
 
 SETTINGS = IngestSettings()
 
@@ -147,4 +147,4 @@ def test_urls_to_local_or_odd_places_are_refused(url):
 
 
 def test_private_urls_allowed_only_when_configured():
-    check_url("http://127.0.0.1:8000/a", allow_private=True)
+    check_url("http://127.0.0.1:8000/a", allow=ANY_ADDRESS)
