@@ -154,7 +154,10 @@ def _build(cls: type, values: dict[str, Any], where: str) -> Any:
         if key not in known:
             raise ConfigError(f"{where}: unknown key '{key}' (known: {', '.join(sorted(known))})")
         kwargs[key] = _coerce(value, hints[key], f"{where} {key}")
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except ValueError as exc:  # a settings class checking its own values
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def _coerce(value: Any, hint: Any, where: str) -> Any:

@@ -240,18 +240,21 @@ def _build_generation(
             and path is not None
             and (not Path(path).exists() or (path in scan.whole_files and "#" in key))
         ]
-        if not todo and not gone:
+        if not todo and not gone and vecs.matches(vector_settings):
             store.close()
             return False
 
+        removed: list[int] = []  # removed together: an HNSW graph is rebuilt once per update
         for _key, ident in gone:
-            vecs.remove(store.delete_article(ident))
+            removed += store.delete_article(ident)
             summary.removed.append(ident)
         for article in todo:
             if article.id in summary.updated:
-                vecs.remove(store.delete_article(article.id))
+                removed += store.delete_article(article.id)
+        vecs.remove(removed)
 
         _embed_and_store(store, vecs, todo, embedder, chunking, summary, report)
+        vecs = vecs.fit(vector_settings)  # kind or size changed: retrain or convert
         store.set_meta("model", embedder.name)
         store.set_meta("dim", str(embedder.dim))
         store.set_meta("updated_at", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
