@@ -13,6 +13,8 @@ from typing import Any
 
 import click
 
+from index.check import CheckReport, check_index
+from index.embedding import model_path_for
 from index.errors import QuotebotError
 from index.records import IndexSummary
 from retrieval.answers import Result
@@ -191,6 +193,47 @@ def stats(ctx: click.Context) -> None:
     """Counts and sizes of the served index."""
     with friendly_errors():
         click.echo(json.dumps(_services(ctx).stats(), indent=2))
+
+
+def format_check(report: CheckReport) -> str:
+    """What ``quotebot check`` prints: the verdict, each problem by name, and the fix."""
+    counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in report.counts.items())
+    where = (
+        f"{report.data_dir} ({report.generation})" if report.generation else str(report.data_dir)
+    )
+    lines = [f"{'ok' if report.ok else 'PROBLEMS'}: {where}" + (f": {counts}" if counts else "")]
+    lines.extend(f"  {p.name}: {p.detail}" for p in report.problems)
+    lines.extend(f"  note: {note}" for note in report.notes)
+    if report.names == ["no_index"]:
+        lines.append("Fix: build it with `quotebot index PATH...`")
+    elif not report.ok:
+        uploads = report.data_dir / "uploads"
+        extra = f", plus {uploads} for articles added through the bot" if uploads.is_dir() else ""
+        lines.append(
+            f"Fix: rebuild it from the articles with `quotebot index --rebuild PATH...` "
+            f"(PATH: your article folders{extra})"
+        )
+    return "\n".join(lines)
+
+
+@main.command()
+@click.option(
+    "--model",
+    "load_model",
+    is_flag=True,
+    help="Also load the embedding model to compare its dimension (slower).",
+)
+@click.pass_context
+def check(ctx: click.Context, load_model: bool) -> None:
+    """Check the served index is complete and consistent; exit 1 with the fix if not."""
+    services = _services(ctx)
+    with friendly_errors():
+        _path, name = model_path_for(services.config.embedding)
+        dim = services.embedder.dim if load_model else None
+        report = check_index(services.config.data_dir, model=name, dim=dim)
+    click.echo(format_check(report))
+    if not report.ok:
+        ctx.exit(1)
 
 
 @main.command()

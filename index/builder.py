@@ -7,6 +7,7 @@ generation directory; only when it is complete does ``current`` switch to it.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import json
@@ -22,16 +23,26 @@ from pathlib import Path
 from .chunking import chunk, sentence_spans
 from .cleaning import clean
 from .embedding import Embedder
-from .errors import ModelMismatch, QuotebotError
+from .errors import (
+    DataDirReadOnly,
+    DiskFull,
+    IndexCorrupt,
+    IndexWriteError,
+    ModelMismatch,
+    QuotebotError,
+)
 from .records import Article, Document, IndexSummary, Passage, Skipped
 from .settings import ChunkSettings, IngestSettings, VectorSettings
 from .snapshot import (
     DB_FILE,
+    REBUILD,
     VECTORS_FILE,
     current_generation,
     new_generation,
     publish,
+    read_manifest,
     remove_stale,
+    verify_file,
 )
 from .sources import iter_files, read_file
 from .store import Store
@@ -59,6 +70,58 @@ def writer_lock(data_dir: Path) -> Iterator[None]:
                 f"another index update is running in {data_dir}; try again later"
             ) from None
         yield
+
+
+_NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+_NOT_WRITABLE = {errno.EROFS, errno.EACCES, errno.EPERM}
+_KEPT = "the served index is unchanged"
+
+
+@contextmanager
+def write_errors(data_dir: Path) -> Iterator[None]:
+    """A write that fails (full disk, size limit, read-only directory) becomes one clear error.
+
+    Nothing is lost when it happens: the new generation is abandoned and ``current`` still
+    points at the old one, so the message can say so.
+    """
+    try:
+        yield
+    except OSError as exc:
+        where = exc.filename or data_dir
+        if exc.errno in _NO_SPACE:
+            raise DiskFull(
+                f"no space left to write the index in {data_dir} ({exc.strerror}: {where}); "
+                f"{_KEPT}: free some space and run `quotebot index` again"
+            ) from None
+        if exc.errno in _NOT_WRITABLE:
+            raise DataDirReadOnly(
+                f"cannot write the index in {data_dir} ({exc.strerror}: {where}); {_KEPT}: "
+                "make the directory writable, or choose another with --data or QUOTEBOT_DATA"
+            ) from None
+        raise
+    except sqlite3.DatabaseError as exc:
+        code = getattr(exc, "sqlite_errorname", "")
+        if code == "SQLITE_FULL":
+            raise DiskFull(
+                f"no space left to write the index in {data_dir} ({exc}); {_KEPT}: "
+                "free some space and run `quotebot index` again"
+            ) from None
+        if code.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM")):
+            raise DataDirReadOnly(
+                f"cannot write the index in {data_dir} ({exc}); {_KEPT}: make the directory "
+                "writable, or choose another with --data or QUOTEBOT_DATA"
+            ) from None
+        if code.startswith("SQLITE_IOERR"):
+            raise IndexWriteError(
+                f"could not write the index in {data_dir} ({exc}); {_KEPT}: check free space, "
+                "file size limits and permissions, then run `quotebot index` again"
+            ) from None
+        if code in ("SQLITE_CORRUPT", "SQLITE_NOTADB"):
+            raise IndexCorrupt(
+                f"the served index in {data_dir} is damaged ({exc}): "
+                "rebuild it with `quotebot index --rebuild PATH...`"
+            ) from None
+        raise
 
 
 def make_article(doc: Document, ident: str, chunking: ChunkSettings) -> Article:
@@ -152,7 +215,7 @@ def update_index(
     ingest = ingest or IngestSettings()
     started = time.perf_counter()
     report = progress or (lambda stage, done, total: None)
-    with writer_lock(data_dir):
+    with write_errors(data_dir), writer_lock(data_dir):
         remove_stale(data_dir)
         report("reading", 0, len(paths))
         scan = _scan(paths, ingest)
@@ -170,7 +233,8 @@ def update_index(
             else:
                 shutil.rmtree(gen)
         except BaseException:
-            shutil.rmtree(gen, ignore_errors=True)
+            if current_generation(data_dir) != gen:  # never delete a generation once it is served
+                shutil.rmtree(gen, ignore_errors=True)
             raise
         remove_stale(data_dir)
     summary.seconds = time.perf_counter() - started
@@ -189,13 +253,28 @@ def _build_generation(
     report: Progress,
 ) -> bool:
     """Fill ``gen`` from ``old`` plus the scanned documents; True when anything changed."""
+    old_vecs = None
     if old is not None:
+        # Building on a damaged generation would copy the damage into a freshly checksummed one.
+        try:
+            manifest = read_manifest(old)
+            if manifest is not None:
+                verify_file(old, DB_FILE, manifest)
+            else:  # no checksums: at least SQLite's structural check
+                Store.open(old / DB_FILE, readonly=True, quick_check=True).close()
+            digest = str(manifest[VECTORS_FILE]["sha256"]) if manifest else None
+            old_vecs = Vectors.load(old / VECTORS_FILE, digest)
+        except IndexCorrupt as exc:
+            raise IndexCorrupt(f"{exc}. The served index is damaged: {REBUILD}") from None
         src = sqlite3.connect(f"file:{old / DB_FILE}?mode=ro", uri=True)
         dst = sqlite3.connect(str(gen / DB_FILE))
         src.backup(dst)
         src.close()
         dst.close()
     store = Store.open(gen / DB_FILE)
+    # No fsync per commit: until ``publish`` fsyncs it, this file is scratch that a crash
+    # discards with its generation, so per-article durability would only cost time.
+    store.conn.execute("pragma synchronous = off")
     try:
         built_model = store.get_meta("model")
         built_dim = int(store.get_meta("dim") or 0)
@@ -204,11 +283,7 @@ def _build_generation(
                 f"the index was built with {built_model} ({built_dim}-d) but {embedder.name} "
                 f"({embedder.dim}-d) is configured: run `quotebot index --rebuild PATH...`"
             )
-        vecs = (
-            Vectors.load(old / VECTORS_FILE)
-            if old is not None
-            else Vectors.empty(embedder.dim, vector_settings)
-        )
+        vecs = old_vecs if old_vecs is not None else Vectors.empty(embedder.dim, vector_settings)
 
         existing = store.articles_by_key()
         taken = store.article_ids()

@@ -23,3 +23,15 @@ class ModelMismatch(QuotebotError):
 
 class ModelMissing(QuotebotError):
     """The packaged embedding or NLP model is not installed."""
+
+
+class IndexWriteError(QuotebotError):
+    """Writing a new index generation failed; the served generation is left as it was."""
+
+
+class DiskFull(IndexWriteError):
+    """The disk (or a file size limit) ran out while writing the index."""
+
+
+class DataDirReadOnly(IndexWriteError):
+    """The data directory cannot be written (read-only file system or permissions)."""

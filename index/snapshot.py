@@ -5,16 +5,23 @@ Layout::
     data/current -> gen-000007      (a symlink, replaced atomically with os.replace)
     data/gen-000007/index.db        (SQLite: articles, passages, FTS5, meta)
     data/gen-000007/vectors.faiss   (FAISS, keyed by passage id)
+    data/gen-000007/manifest.json   (size and SHA-256 of both files, written last)
 
 A build writes a whole new generation beside the served one and then swaps the symlink, so a
-crash at any point leaves ``current`` pointing at a complete, consistent generation.
+crash at any point leaves ``current`` pointing at a complete, consistent generation. The manifest
+lets a reader refuse files that were damaged after they were written (a truncated copy, a flipped
+bit), which neither SQLite nor FAISS can always notice on their own.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import os
 import re
 import shutil
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,9 +29,13 @@ from .errors import IndexCorrupt, IndexNotBuilt, ModelMismatch
 from .store import Store
 from .vectors import Vectors
 
+log = logging.getLogger(__name__)
+
 CURRENT = "current"
 DB_FILE = "index.db"
 VECTORS_FILE = "vectors.faiss"
+MANIFEST_FILE = "manifest.json"
+REBUILD = "rebuild it from the articles with `quotebot index --rebuild PATH...`"
 _GEN = re.compile(r"^gen-(\d{6})$")
 
 
@@ -51,6 +62,7 @@ def new_generation(data_dir: Path) -> Path:
 
 def publish(data_dir: Path, gen: Path) -> None:
     """Make ``gen`` the served generation in one atomic rename, after everything is on disk."""
+    write_manifest(gen)
     for name in (DB_FILE, VECTORS_FILE):
         _fsync(gen / name)
     _fsync(gen)
@@ -76,6 +88,54 @@ def remove_stale(data_dir: Path, keep_previous: int = 1) -> None:
         shutil.rmtree(gen, ignore_errors=True)
 
 
+def file_sha256(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def write_manifest(gen: Path) -> None:
+    """Record the size and SHA-256 of the finished files, atomically."""
+    manifest = {
+        name: {"bytes": (gen / name).stat().st_size, "sha256": file_sha256(gen / name)}
+        for name in (DB_FILE, VECTORS_FILE)
+    }
+    tmp = gen / (MANIFEST_FILE + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(manifest, fh, indent=1)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, gen / MANIFEST_FILE)
+
+
+def read_manifest(gen: Path) -> dict[str, dict[str, int | str]] | None:
+    """The generation's manifest; None for a generation written before manifests existed."""
+    path = gen / MANIFEST_FILE
+    if not path.exists():
+        return None
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        for name in (DB_FILE, VECTORS_FILE):
+            int(manifest[name]["bytes"])
+            str(manifest[name]["sha256"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IndexCorrupt(f"{path}: unreadable manifest ({exc})") from None
+    return manifest  # type: ignore[no-any-return]
+
+
+def verify_file(gen: Path, name: str, manifest: dict[str, dict[str, int | str]]) -> None:
+    """Raise IndexCorrupt when ``gen/name`` is not byte for byte what the builder wrote."""
+    path = gen / name
+    expected = manifest[name]
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise IndexCorrupt(f"{path} is missing") from None
+    if size != int(expected["bytes"]):
+        raise IndexCorrupt(f"{path} has {size} bytes, {expected['bytes']} were written")
+    if file_sha256(path) != expected["sha256"]:
+        raise IndexCorrupt(f"{path} was changed or damaged after it was written")
+
+
 def _fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -99,26 +159,47 @@ class Snapshot:
 
 
 def open_snapshot(data_dir: Path, model: str | None = None, dim: int | None = None) -> Snapshot:
-    """Open the served generation, checking that it is complete and built with ``model``."""
-    gen = current_generation(data_dir)
-    if gen is None:
-        raise IndexNotBuilt(f"no index in {data_dir}: build one with `quotebot index PATH...`")
-    store = Store.open(gen / DB_FILE, readonly=True)
+    """Open the served generation, checking that it is intact and built with ``model``."""
+    for attempt in range(3):
+        gen = current_generation(data_dir)
+        if gen is None:
+            raise IndexNotBuilt(f"no index in {data_dir}: build one with `quotebot index PATH...`")
+        try:
+            return _open_generation(gen, model, dim)
+        except IndexCorrupt as exc:
+            if attempt < 2 and current_generation(data_dir) != gen:
+                continue  # a newer generation was published (and this one removed) meanwhile
+            raise IndexCorrupt(f"{exc}. The served index is damaged: {REBUILD}") from None
+    raise AssertionError("unreachable")
+
+
+def _open_generation(gen: Path, model: str | None, dim: int | None) -> Snapshot:
+    manifest = read_manifest(gen)
+    if manifest is None:
+        log.warning("%s has no checksums (built by an older quotebot): %s", gen, REBUILD)
+    else:
+        verify_file(gen, DB_FILE, manifest)
+    # Without checksums, SQLite's own structural check is the best defence against damage.
+    store = Store.open(gen / DB_FILE, readonly=True, quick_check=manifest is None)
     try:
         built_model = store.get_meta("model") or "?"
         built_dim = int(store.get_meta("dim") or 0)
         if (model is not None and model != built_model) or (dim is not None and dim != built_dim):
             raise ModelMismatch(
-                f"the index in {data_dir} was built with {built_model} ({built_dim}-d) but "
+                f"the index in {gen.parent} was built with {built_model} ({built_dim}-d) but "
                 f"{model} ({dim}-d) is configured: rebuild with `quotebot index --rebuild PATH...`"
             )
-        vectors = Vectors.load(gen / VECTORS_FILE)
+        digest = manifest[VECTORS_FILE]["sha256"] if manifest else None
+        vectors = Vectors.load(gen / VECTORS_FILE, sha256=str(digest) if digest else None)
         (count,) = store.conn.execute("select count(*) from passages").fetchone()
         if vectors.dim != built_dim or len(vectors) != count:
             raise IndexCorrupt(
                 f"{gen}: {len(vectors)} vectors of {vectors.dim}-d for {count} passages of "
-                f"{built_dim}-d: rebuild with `quotebot index --rebuild PATH...`"
+                f"{built_dim}-d"
             )
+    except sqlite3.DatabaseError as exc:
+        store.close()
+        raise IndexCorrupt(f"{gen / DB_FILE}: unreadable ({exc})") from None
     except BaseException:
         store.close()
         raise

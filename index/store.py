@@ -17,6 +17,7 @@ from .errors import IndexCorrupt
 from .records import Article, Passage
 
 SCHEMA_VERSION = 1
+REQUIRED_TABLES = frozenset(["meta", "articles", "passages", "sentences", "passages_fts"])
 
 # Question words and glue that would only add noise to an OR query.
 STOPWORDS = frozenset(
@@ -204,7 +205,12 @@ class Store:
         self.db = sqlite_utils.Database(conn)
 
     @classmethod
-    def open(cls, path: Path, readonly: bool = False) -> Store:
+    def open(cls, path: Path, readonly: bool = False, quick_check: bool = False) -> Store:
+        """Open a generation's database; a damaged or foreign file raises IndexCorrupt.
+
+        ``quick_check`` runs SQLite's structural check (it reads every page, so it costs time in
+        proportion to the file): for files that no checksum vouches for.
+        """
         if readonly:
             if not path.is_file():
                 raise IndexCorrupt(f"{path} is missing")
@@ -213,16 +219,29 @@ class Store:
             conn = sqlite3.connect(str(path), check_same_thread=False)
         store = cls(conn)
         try:
-            store.check_readable()
+            store.check_readable(required=readonly)
+            if quick_check:
+                problems = [r[0] for r in conn.execute("pragma quick_check(5)")]
+                if problems != ["ok"]:
+                    raise IndexCorrupt(f"{path}: damaged database ({'; '.join(problems)})")
             if not readonly:
                 store.migrate()
         except sqlite3.DatabaseError as exc:
             conn.close()
+            if not readonly:
+                raise  # a write that failed (full disk, read-only directory): the builder says so
             raise IndexCorrupt(f"{path}: not a readable quotebot database ({exc})") from None
+        except BaseException:
+            conn.close()
+            raise
         return store
 
-    def check_readable(self) -> None:
-        self.conn.execute("select count(*) from sqlite_master").fetchone()
+    def check_readable(self, required: bool = False) -> None:
+        """Read the schema; with ``required``, the tables of a built index must all be there."""
+        names = {r[0] for r in self.conn.execute("select name from sqlite_master")}
+        missing = sorted(REQUIRED_TABLES - names) if required else []
+        if missing:
+            raise IndexCorrupt(f"not a quotebot index: no table {', '.join(missing)}")
 
     def migrate(self) -> None:
         """Create the schema; numbered steps so that later versions can upgrade old files."""
