@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NEWS ?= ../shared/corpus/news
 
-.PHONY: install run index test lint clean
+.PHONY: install run index test lint clean bench-compare
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -28,6 +28,15 @@ run: index
 
 test: install tests/e2e/node_modules/.installed
 	$(BIN)/python -m pytest
+
+$(VENV)/.bench-installed: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[bench]'
+	touch $@
+
+# quotebot side by side with txtai and bm25s: quality, speed, memory (about an hour on 2 cores).
+# Writes benchmarks/results/compare-*.json and its section of docs/benchmarks.md.
+bench-compare: $(VENV)/.bench-installed
+	$(BIN)/python benchmarks/compare.py $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check index retrieval bot tests benchmarks

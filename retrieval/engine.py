@@ -87,8 +87,7 @@ class Answerer:
         snap = self.snapshot()
         qvec = self.embedder.encode_queries([clean])[0]
         lap("embed")
-        candidates = hybrid_search(snap, clean, qvec, self.settings)
-        lap("search")
+        candidates = hybrid_search(snap, clean, qvec, self.settings, lap=lap)
         quotes = self._quotes(snap, clean, qvec, candidates)
         lap("quotes")
         if not quotes or not self._answers(quotes[0]):

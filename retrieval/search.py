@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,10 +27,17 @@ def hybrid_search(
     qvec: np.ndarray,
     settings: RetrievalSettings,
     limit: int | None = None,
+    lap: Callable[[str], None] | None = None,
 ) -> list[Candidate]:
-    """Passages ranked by reciprocal rank fusion of full-text and dense results."""
+    """Passages ranked by reciprocal rank fusion of full-text and dense results.
+
+    ``lap(stage)`` is called after each stage ("fts", "dense", "fusion") to time it.
+    """
+    tick = lap or (lambda stage: None)
     fts = snapshot.store.fts_search(question, settings.fts_candidates)
+    tick("fts")
     dense = snapshot.vectors.search(qvec, settings.dense_candidates)
+    tick("dense")
     fused = rrf(
         [[pid for pid, _ in fts], [pid for pid, _ in dense]],
         weights=[settings.fts_weight, settings.dense_weight],
@@ -38,4 +46,5 @@ def hybrid_search(
     dense_score = dict(dense)
     fts_rank = {pid: rank for rank, (pid, _) in enumerate(fts, 1)}
     out = [Candidate(pid, score, dense_score.get(pid), fts_rank.get(pid)) for pid, score in fused]
+    tick("fusion")
     return out[:limit] if limit else out

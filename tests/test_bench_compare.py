@@ -1,0 +1,106 @@
+"""The side-by-side benchmark's own logic: stage timings, peers' abstention cut, report, splice."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.compare import BEGIN, END, SECTION, splice
+from benchmarks.compare_report import ratio, render
+from benchmarks.peers import Doc, PeerAnswerer, tune_threshold
+from index.builder import update_index
+from retrieval.engine import Answerer
+from retrieval.settings import RetrievalSettings
+from tests.conftest import NEWS
+
+
+def test_every_answer_stage_is_timed(tmp_path, fake_embedder):
+    update_index(tmp_path, [NEWS], fake_embedder)
+    answerer = Answerer(tmp_path, fake_embedder, RetrievalSettings(highlight=False))
+    result = answerer.ask("Who disavowed Macron's statement about ground troops?")
+    assert not result.abstained
+    assert list(result.timings_ms) == ["embed", "fts", "dense", "fusion", "quotes", "format"]
+    assert all(ms >= 0 for ms in result.timings_ms.values())
+
+
+@pytest.mark.parametrize(
+    ("answerable", "unanswerable", "cut"),
+    [
+        ([0.8, 0.6, 0.7], [0.2], 0.4),  # separable: the middle of the gap
+        ([0.8, 0.3], [0.5], None),  # no cut gets more decisions right than always answering
+        ([0.9, 0.8, 0.4], [0.5, 0.6], 0.7),  # the cut that gets most of them right
+        ([0.5], [], None),
+    ],
+)
+def test_abstention_cut_for_peers(answerable, unanswerable, cut):
+    found = tune_threshold(answerable, unanswerable)
+    assert found == (pytest.approx(cut) if cut is not None else None)
+
+
+class _Fixed(PeerAnswerer):
+    def search(self, question, limit):
+        return [("b", 0.9), ("a", 0.3)][:limit]
+
+
+def test_peer_answers_with_whole_documents_and_abstains_below_its_cut():
+    peer = _Fixed([Doc("a", "A", "first text", "a.txt"), Doc("b", "B", "second text", "b.txt")])
+    result = peer.ask("q", k=2)
+    assert [a.quote for a in result.answers] == ["second text", "first text"]
+    assert result.answers[0].sources[0].path == "b.txt"
+    peer.min_score = 0.95
+    assert peer.ask("q").abstained
+    assert peer.top_scores["q"] == 0.9
+
+
+def test_bm25s_peer_ranks_by_words_and_finds_nothing_for_stopwords(tmp_path):
+    pytest.importorskip("bm25s")
+    pytest.importorskip("Stemmer")
+    from benchmarks.peers import Bm25sPeer
+
+    docs = [Doc("1", "", "Paris is the capital of France."), Doc("2", "", "Cats sleep a lot.")]
+    peer = Bm25sPeer(docs)
+    peer.build(tmp_path / "idx")
+    assert [doc for doc, _ in peer.search("sleeping cats", 5)] == ["2"]  # stemmed: sleep
+    assert [doc for doc, _ in peer.search("What is France's capital?", 5)] == ["1"]
+    assert peer.search("the of a", 5) == []
+
+
+def test_ratio_is_quotebot_over_peer():
+    assert ratio(0.5, 1.0) == "0.5"
+    assert ratio(1.0, 0) == "–"
+    assert ratio(None, 1.0) == "–"
+
+
+def test_report_and_splice_touch_only_the_marked_block(tmp_path):
+    report = {
+        "conditions": {
+            "date": "d",
+            "commit": "c",
+            "cpu": "cpu",
+            "cores": 2,
+            "load_average_start": [1],
+            "versions": {},
+        },
+        "runs": {
+            "squad": {
+                "quotebot": {
+                    "quality": {"recall@1": 0.8, "questions": 5, "ask_latency": {"p95_ms": 10.0}}
+                },
+                "txtai": {"quality": {"recall@1": 0.4, "ask_latency": {"p95_ms": 40.0}}},
+            }
+        },
+        "startup": {},
+    }
+    markdown = render(report, "results.json")
+    assert (
+        "| SQuAD dev paragraph Recall@1 (5 questions) | 0.8000 | 0.4000 | – | 2 | – |" in markdown
+    )
+    assert "| SQuAD answer latency p95 (ms)³ | 10.0 | 40.0 | – | 0.25 | – |" in markdown
+
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text("# B\n\n## Other\n\nkeep\n", encoding="utf-8")
+    splice(doc, "first")
+    splice(doc, "second")
+    text = doc.read_text(encoding="utf-8")
+    assert text.startswith("# B\n\n## Other\n\nkeep\n")
+    assert text.count(SECTION) == 1 and text.count(BEGIN) == 1 and text.count(END) == 1
+    assert "second" in text and "first" not in text
