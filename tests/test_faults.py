@@ -327,12 +327,14 @@ KILL_SEEDS = int(os.environ.get("KILL_SEEDS", "5"))  # more for a longer run
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory) -> dict:
-    """The V1 -> V2 update run to the end through the CLI: how long its work takes, what the
-    index answers afterwards, and how many bytes the new generation needs."""
+    """The V1 -> V2 update run to the end through the CLI: how long it works until it swaps the
+    new generation in, what the index answers afterwards, and how many bytes that generation
+    needs."""
     root = tmp_path_factory.mktemp("uninterrupted")
     corpus, data = root / "articles", root / "data"
     write_corpus(corpus, V1)
     build(data, corpus)
+    old = current_generation(data)
     write_corpus(corpus, V2)
     proc = subprocess.Popen(
         [sys.executable, "-c", FAKE_CLI, "--data", str(data), "index", str(corpus)],
@@ -344,8 +346,10 @@ def uninterrupted(tmp_path_factory) -> dict:
     )
     assert proc.stderr is not None and proc.stderr.readline() == "ready\n"
     ready = time.perf_counter()
-    out, err = proc.communicate(timeout=60)
+    while current_generation(data) == old and proc.poll() is None:
+        time.sleep(0.002)
     work = time.perf_counter() - ready
+    out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert out.startswith("added 10, updated 10, unchanged 24, removed 6"), out
     gen = current_generation(data)
@@ -365,10 +369,11 @@ def test_kill_9_while_indexing_loses_nothing(served, uninterrupted, seed):
     old = current_generation(data)
     write_corpus(corpus, V2)
 
-    # Seed k kills at a random moment within the k-th slice of the work (stratified, so that
-    # the seeds together cover the whole run: reading, copying, embedding, saving, publishing).
+    # Seed k kills at a random moment within the k-th slice of the time an update works before
+    # its swap, extended by half (stratified, so that the seeds together cover reading,
+    # copying, embedding, saving, publishing and the clean-up just after the swap).
     rng = random.Random(seed)
-    delay = uninterrupted["work_s"] * (seed + rng.random()) / KILL_SEEDS
+    delay = uninterrupted["work_s"] * 1.5 * (seed + rng.random()) / KILL_SEEDS
     proc = subprocess.Popen(
         [sys.executable, "-c", FAKE_CLI, "--data", str(data), "index", str(corpus)],
         cwd=data.parent,
