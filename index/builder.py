@@ -350,21 +350,16 @@ def _embed_and_store(
     report: Progress,
 ) -> None:
     planned = [(a, chunk(a.id, a.text, a.comments_start, chunking)) for a in articles]
-    texts = [document_text(a.title, p) for a, ps in planned for p in ps]
-    n_passages = len(texts)
-    # Each passage's sentences; overlapping passages share sentences, embedded once.
-    spans_of: list[list[list[tuple[int, int]]]] = []
-    sentence_row: dict[tuple[str, int, int], int] = {}
+    texts: list[str] = []
+    spans: list[list[tuple[int, int]]] = []  # each passage's sentences, into article.text
+    local: list[list[tuple[int, int]]] = []  # the same, into the embedded text
     for article, passages in planned:
-        per_article = []
         for p in passages:
-            spans = sentence_spans(article.text, p.start, p.end)
-            per_article.append(spans)
-            for a, b in spans:
-                if (article.id, a, b) not in sentence_row:
-                    sentence_row[(article.id, a, b)] = len(texts)
-                    texts.append(article.text[a:b])
-        spans_of.append(per_article)
+            text = document_text(article.title, p)
+            shift = len(text) - len(p.text) - p.start
+            spans.append(sentence_spans(article.text, p.start, p.end))
+            local.append([(a + shift, b + shift) for a, b in spans[-1]])
+            texts.append(text)
     total = len(texts)
     done = 0
 
@@ -374,17 +369,16 @@ def _embed_and_store(
         report("embedding", done, total)
 
     report("embedding", 0, total)
-    matrix = embedder.encode_documents(texts, progress=tick)
+    matrix, sentence_vecs = embedder.encode_passages(texts, local, progress=tick)
     next_id = store.max_passage_id() + 1
     row = 0
-    for (article, passages), per_article in zip(planned, spans_of, strict=True):
-        sentences = [
-            (spans, matrix[[sentence_row[(article.id, a, b)] for a, b in spans]])
-            for spans in per_article
-        ]
-        ids = store.add_article(article, passages, next_id, sentences)
+    for article, passages in planned:
+        rows = range(row, row + len(passages))
+        ids = store.add_article(
+            article, passages, next_id, [(spans[r], sentence_vecs[r]) for r in rows]
+        )
         vecs.add(ids, matrix[row : row + len(passages)])
         row += len(passages)
         next_id += len(passages)
     store.set_meta("last_passage_id", str(next_id - 1))
-    summary.passages_embedded = n_passages
+    summary.passages_embedded = total

@@ -17,6 +17,9 @@ from .settings import EmbeddingSettings
 log = logging.getLogger(__name__)
 
 
+Spans = Sequence[tuple[int, int]]  # (start, end) character offsets into one text
+
+
 class Embedder(Protocol):
     """Turns text into L2-normalised float32 vectors, so inner product is cosine similarity."""
 
@@ -28,6 +31,15 @@ class Embedder(Protocol):
     def encode_documents(
         self, texts: Sequence[str], progress: Callable[[int], None] | None = None
     ) -> np.ndarray: ...
+
+    def encode_passages(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Spans],
+        progress: Callable[[int], None] | None = None,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Each passage's vector, and one vector per (start, end) character span inside it."""
+        ...
 
 
 def cpu_has_bf16() -> bool:
@@ -103,6 +115,60 @@ class SentenceTransformerEmbedder:
             if progress:
                 progress(len(idx))
         return out
+
+    def encode_passages(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Spans],
+        progress: Callable[[int], None] | None = None,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Passage vectors and their sentence vectors from one forward pass ("late chunking").
+
+        A sentence's vector is the mean of the passage's contextual token vectors inside its
+        span, pooled as the model pools a whole text. Encoding the sentences on their own costs
+        a second pass over the same words and halves indexing throughput. A span the model
+        cannot see (past its token limit) falls back to encoding that sentence alone.
+        """
+        import torch
+
+        passages = np.zeros((len(texts), self.dim), dtype=np.float32)
+        sentences = [np.zeros((len(s), self.dim), dtype=np.float32) for s in spans]
+        missing: list[tuple[int, int]] = []
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        tokenizer = self.model.tokenizer
+        for lo in range(0, len(order), self.batch_size):
+            idx = order[lo : lo + self.batch_size]
+            enc = tokenizer(
+                [texts[i] for i in idx],
+                padding=True,
+                truncation=True,
+                max_length=self.model.max_seq_length,
+                return_offsets_mapping=True,
+                return_tensors="pt",
+            )
+            offsets = enc.pop("offset_mapping")
+            with torch.inference_mode():
+                tokens = self.model.forward(dict(enc))["token_embeddings"].float()
+            mask = enc["attention_mask"].bool()
+            pooled = (tokens * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
+            passages[idx] = torch.nn.functional.normalize(pooled, dim=-1).numpy()
+            for row, i in enumerate(idx):
+                starts, ends = offsets[row, :, 0], offsets[row, :, 1]
+                real = mask[row] & (ends > starts)  # no padding, [CLS] or [SEP]
+                for j, (a, b) in enumerate(spans[i]):
+                    inside = real & (starts >= a) & (ends <= b)
+                    if not inside.any() or (b > 0 and not (real & (ends >= b)).any()):
+                        missing.append((i, j))  # truncated away, or no tokens at all
+                        continue
+                    vec = tokens[row][inside].mean(0)
+                    sentences[i][j] = torch.nn.functional.normalize(vec, dim=0).numpy()
+            if progress:
+                progress(len(idx))
+        if missing:
+            alone = self._encode([texts[i][slice(*spans[i][j])] for i, j in missing])
+            for (i, j), vec in zip(missing, alone, strict=True):
+                sentences[i][j] = vec
+        return passages, sentences
 
 
 def model_path_for(settings: EmbeddingSettings) -> tuple[str, str]:

@@ -44,6 +44,15 @@ class FakeEmbedder:
             progress(len(texts))
         return self.encode_queries(texts).astype(np.float32)
 
+    def encode_passages(self, texts, spans, progress=None):
+        """Sentences are encoded on their own: the fake has no context to pool."""
+        sentences = [
+            self.encode_documents([t[a:b] for a, b in s]) for t, s in zip(texts, spans, strict=True)
+        ]
+        return self.encode_documents(texts, progress), [
+            v.reshape(len(s), self.dim) for v, s in zip(sentences, spans, strict=True)
+        ]
+
 
 @pytest.fixture
 def fake_embedder() -> FakeEmbedder:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -120,6 +121,44 @@ def test_catalog_and_stats(news_answerer):
     assert stats["vectors"] == stats["passages"] > 0 and stats["comment_passages"] > 0
 
 
+def _news_passages(limit: int = 600) -> tuple[list[str], list[list[tuple[int, int]]]]:
+    from index.chunking import sentence_spans
+
+    texts, spans = [], []
+    for path in sorted((NEWS_DEV.parents[1] / "corpus" / "news").glob("*.txt")):
+        article = path.read_text(encoding="utf-8")
+        for lo in range(0, min(len(article), 4 * limit), limit):
+            text = article[lo : lo + limit]
+            texts.append(text)
+            spans.append(sentence_spans(text, 0, len(text)))
+    return texts, spans
+
+
+def test_late_chunked_vectors_match_the_plain_encoder(real_embedder):
+    texts, spans = _news_passages()
+    passages, sentences = real_embedder.encode_passages(texts, spans)
+    plain = real_embedder.encode_documents(texts)
+    assert (passages * plain).sum(axis=1).min() >= 0.99
+    # In context a sentence still stands for itself: its vector is nearest to its own
+    # stand-alone encoding among the passage's sentences.
+    own = total = 0
+    for text, sp, vecs in zip(texts, spans, sentences, strict=True):
+        alone = real_embedder.encode_documents([text[a:b] for a, b in sp])
+        own += int(((vecs @ alone.T).argmax(axis=1) == range(len(sp))).sum())
+        total += len(sp)
+    assert total > 50 and own / total >= 0.8, (own, total)
+
+
+def test_a_sentence_past_the_token_limit_is_encoded_alone(real_embedder):
+    tail = "The Storm Shadow missiles were delivered in May."
+    text = "word " * 400 + tail
+    _, sentences = real_embedder.encode_passages(
+        [text], [[(0, 10), (len(text) - len(tail), len(text))]]
+    )
+    alone = real_embedder.encode_documents([tail])[0]
+    assert float(sentences[0][1] @ alone) >= 0.99
+
+
 def test_bf16_vectors_match_fp32(real_embedder):
     from index.embedding import SentenceTransformerEmbedder, model_path_for
     from index.settings import EmbeddingSettings
@@ -135,6 +174,13 @@ def test_bf16_vectors_match_fp32(real_embedder):
     b = real_embedder.encode_documents(texts)
     cosines = (a * b).sum(axis=1)
     assert cosines.min() >= 0.99, cosines.min()
+    texts, spans = _news_passages()
+    _, late32 = fp32.encode_passages(texts, spans)
+    _, late16 = real_embedder.encode_passages(texts, spans)
+    late_cosines = np.concatenate(
+        [(x * y).sum(axis=1) for x, y in zip(late32, late16, strict=True)]
+    )
+    assert late_cosines.min() >= 0.98, late_cosines.min()
     # Same neighbours: each question's nearest article is the same under both precisions.
     q = len(DEV)
     assert ((a[-q:] @ a[:-q].T).argmax(1) == (b[-q:] @ b[:-q].T).argmax(1)).all()
