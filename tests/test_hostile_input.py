@@ -623,3 +623,29 @@ async def test_a_mention_after_emoji_and_other_scripts_is_found(
     [(_, question)] = [c for c in harness.services.calls if c[0] == "ask"]
     assert question == f"{before}who disavowed the troops idea?".strip()
     check_telegram_html(harness.texts()[0])
+
+
+def test_an_inline_answer_is_one_message_with_its_source_however_long() -> None:
+    from retrieval.answers import Answer, SourceRef
+
+    source = SourceRef(
+        id="a",
+        title="T " * 2000 + "end",
+        path=None,
+        url="https://x.org/a",
+        published="2024-11-25",
+        start=0,
+        end=1,
+    )
+    quote = "word " * 3000 + "last."
+    answer = Answer(
+        quote=quote,
+        highlight=(len(quote) - 5, len(quote)),
+        score=1.0,
+        sources=(source,),
+        passage_ids=(1,),
+    )
+    text = fmt.format_inline_answer("why? " * 2000, answer)
+    shown = check_telegram_html(text)
+    assert shown.count("word") > 500 and "…" in shown and "2024-11-25" in shown
+    assert '<a href="https://x.org/a">' in text
