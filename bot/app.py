@@ -7,7 +7,6 @@ at WARNING because its request lines contain the bot token.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 from collections.abc import Callable, Coroutine, Sequence
@@ -15,7 +14,9 @@ from typing import Any, TextIO
 from urllib.parse import urlparse
 
 import httpx
+from aiolimiter import AsyncLimiter
 from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update
+from telegram.constants import FloodLimit
 from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
 from telegram.ext import (
     AIORateLimiter,
@@ -29,6 +30,14 @@ from telegram.ext import (
     filters,
 )
 from telegram.request import BaseRequest
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_chain,
+    wait_fixed,
+)
 
 from index.errors import QuotebotError
 
@@ -73,16 +82,28 @@ def connection_failed(exc: TelegramError) -> bool:
 
 
 class SendRetries(AIORateLimiter):
-    """PTB's ``AIORateLimiter`` (flood limits; a ``RetryAfter`` is waited out and retried) that
-    also re-sends requests whose connection failed, and logs each one that fails for good.
+    """PTB's ``AIORateLimiter`` (per-group limits; a ``RetryAfter`` is waited out and retried)
+    with three additions for a bot that answers many users at once:
+
+    * a request whose connection failed is sent again (``SEND_RETRY_DELAYS_S``), and one that
+      fails for good is logged with the chat it was for;
+    * the overall budget (Telegram's 30 messages/s) is kept here rather than in the parent, so
+    * "typing…" is best effort: a chat action is skipped when the budget is spent instead of
+      queueing in front of answers. Telegram recommends chat actions only for slow replies; under
+      load they took a share of the budget that answers were waiting for.
 
     ``BaseRateLimiter.process_request`` is PTB's hook around every request but ``getUpdates``
     (polling has its own retry loop), so this is the one place that sees every send.
     """
 
-    def __init__(self, delays: Sequence[float] = SEND_RETRY_DELAYS_S) -> None:
-        super().__init__(max_retries=MAX_RETRIES)
+    def __init__(
+        self,
+        delays: Sequence[float] = SEND_RETRY_DELAYS_S,
+        messages_per_second: float = FloodLimit.MESSAGES_PER_SECOND,
+    ) -> None:
+        super().__init__(overall_max_rate=0, max_retries=MAX_RETRIES)  # overall budget: below
         self.delays = tuple(delays)
+        self.budget = AsyncLimiter(messages_per_second, 1)
 
     async def process_request(
         self,
@@ -93,30 +114,46 @@ class SendRetries(AIORateLimiter):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return await super().process_request(
-                    callback, args, kwargs, endpoint, data, rate_limit_args
+        if endpoint == "sendChatAction" and not self.budget.has_capacity():
+            return True
+        in_budget = data.get("chat_id") is not None  # what AIORateLimiter counts overall
+
+        async def send() -> bool | dict[str, Any] | list[dict[str, Any]]:
+            if in_budget:
+                await self.budget.acquire()
+            return await super(SendRetries, self).process_request(
+                callback, args, kwargs, endpoint, data, rate_limit_args
+            )
+
+        def log_retry(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            delay = state.next_action.sleep if state.next_action else 0
+            logger.warning(
+                "%s %s failed (%s); retrying in %g s", endpoint, _target(data), exc, delay
+            )
+
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(
+                lambda exc: isinstance(exc, TelegramError) and connection_failed(exc)
+            ),
+            wait=wait_chain(*(wait_fixed(delay) for delay in self.delays)),
+            stop=stop_after_attempt(1 + len(self.delays)),
+            before_sleep=log_retry,
+            reraise=True,
+        )
+        try:
+            return await retrying(send)
+        except TelegramError as exc:
+            if not isinstance(exc, BadRequest):  # the caller handles Telegram's refusals
+                attempts = retrying.statistics.get("attempt_number", 1)
+                logger.error(
+                    "%s %s failed for good after %d attempt(s): %s",
+                    endpoint,
+                    _target(data),
+                    attempts,
+                    exc,
                 )
-            except TelegramError as exc:
-                if attempt <= len(self.delays) and connection_failed(exc):
-                    delay = self.delays[attempt - 1]
-                    logger.warning(
-                        "%s %s failed (%s); retrying in %g s", endpoint, _target(data), exc, delay
-                    )
-                    await asyncio.sleep(delay)
-                    continue
-                if not isinstance(exc, BadRequest):  # the caller handles Telegram's refusals
-                    logger.error(
-                        "%s %s failed for good after %d attempt(s): %s",
-                        endpoint,
-                        _target(data),
-                        attempt,
-                        exc,
-                    )
-                raise
+            raise
 
 
 def _target(data: dict[str, Any]) -> str:

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -181,6 +182,18 @@ class Emulator:
         response.raise_for_status()
         return list(response.json()["result"])
 
+    def bot_messages_since(
+        self, after: int, chat_id: int | None = None, timeout: float = 0.0
+    ) -> list[dict[str, Any]]:
+        """The bot's messages with ``messageId > after`` (oldest first), waiting up to ``timeout``
+        seconds for one to arrive; cheap, unlike ``history``, which returns everything."""
+        query: dict[str, Any] = {"token": self.token, "after": after, "timeout": timeout}
+        if chat_id is not None:
+            query["chatId"] = chat_id
+        response = self.client.post("/quotebot/botMessages", json=query, timeout=timeout + 10)
+        response.raise_for_status()
+        return list(response.json()["result"])
+
     def user_messages(self, chat_id: int) -> list[dict[str, Any]]:
         return [
             u
@@ -241,14 +254,15 @@ class EmulatorRequest(HTTPXRequest):
     * returned messages echo the request's form fields (``link_preview_options`` as a JSON
       string, ...), which PTB cannot parse; only the message's own fields are kept;
     * edits and ``answerCallbackQuery`` return ``null``; Telegram returns ``true``;
-    * callback queries lack ``chat_instance`` and their message lacks a date;
-    * ``getUpdates`` ignores ``timeout`` (no long polling), so it is emulated by re-asking for up to
-      half a second, which keeps the polling loop from spinning.
+    * callback queries lack ``chat_instance`` and their message lacks a date.
+
+    (The emulator also ignores ``getUpdates``' ``timeout``; ``server.js`` adds long polling.)
     """
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.stubbed: list[tuple[str, dict[str, Any]]] = []
+        # bounded, so that a long load run does not grow the bot process through it
+        self.stubbed: deque[tuple[str, dict[str, Any]]] = deque(maxlen=1000)
 
     async def do_request(
         self,
@@ -265,26 +279,10 @@ class EmulatorRequest(HTTPXRequest):
             params = dict(request_data.parameters) if request_data else {}
             self.stubbed.append((name, params))
             return 200, b'{"ok": true, "result": true}'
-        deadline = time.monotonic() + 0.5
-        while True:
-            status, body = await super().do_request(
-                url,
-                method,
-                request_data,
-                read_timeout,
-                write_timeout,
-                connect_timeout,
-                pool_timeout,
-            )
-            payload = json.loads(body) if body else {}
-            if (
-                name != "getUpdates"
-                or payload.get("result")
-                or status != 200
-                or time.monotonic() > deadline
-            ):
-                break
-            await asyncio.sleep(0.02)
+        status, body = await super().do_request(
+            url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
+        )
+        payload = json.loads(body) if body else {}
         if status != 200 or not isinstance(payload, dict):
             return status, body
         payload["result"] = self._fix(name, payload.get("result"))
