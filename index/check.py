@@ -51,8 +51,8 @@ class CheckReport:
         return [p.name for p in self.problems]
 
 
-def _few(ids: Iterable[object], limit: int = 5) -> str:
-    items = sorted(ids, key=str)
+def _few(ids: Iterable[int], limit: int = 5) -> str:
+    items = sorted(ids)
     shown = ", ".join(str(i) for i in items[:limit])
     return f"{len(items)} ({shown}{', ...' if len(items) > limit else ''})"
 
@@ -123,7 +123,7 @@ def check_index(data_dir: Path, model: str | None = None, dim: int | None = None
         return CheckReport(data_dir, gen.name, tuple(problems), tuple(notes), counts)
     try:
         built_dim, passage_ids = _check_database(store, model, dim, counts, add)
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, ValueError) as exc:  # ValueError: unreadable metadata
         add("database_unreadable", f"{gen / DB_FILE}: {exc}")
         return CheckReport(data_dir, gen.name, tuple(problems), tuple(notes), counts)
     finally:

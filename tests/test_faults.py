@@ -213,6 +213,21 @@ def test_check_help():
     assert proc.returncode == 0 and "Check the served index" in proc.stdout
 
 
+@pytest.mark.model
+def test_check_passes_on_a_real_model_index_as_configured(news_data):
+    """No patching: the name the builder records is the one the configuration gives."""
+    for extra in ([], ["--model"]):  # --model loads the model to compare its dimension too
+        proc = subprocess.run(
+            [str(QUOTEBOT), "--data", str(news_data), "check", *extra],
+            cwd=news_data.parent,
+            env=env(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert proc.returncode == 0 and proc.stdout.startswith("ok: "), proc.stdout + proc.stderr
+
+
 def _first_passage(db: sqlite3.Connection) -> tuple[int, str, str]:
     return db.execute("select id, text, title from passages order by id limit 1").fetchone()
 
