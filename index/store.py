@@ -184,17 +184,22 @@ class SentenceVectors:
     vectors: np.ndarray
 
 
-def fts_query(question: str) -> str | None:
+def fts_words(question: str) -> list[str]:
+    """The question's distinct words for full-text search, without stopwords when it has others."""
+    words = [w.lower() for w in _WORD.findall(question)]
+    content = [w for w in words if w not in STOPWORDS] or words
+    return list(dict.fromkeys(content))[:64]
+
+
+def fts_query(question: str | list[str]) -> str | None:
     """An FTS5 MATCH expression that cannot raise: every word quoted, joined with OR.
 
     Quoting makes FTS syntax in the question (``AND``, ``*``, ``:``, ``NEAR``, quotes) plain words.
     """
-    words = [w.lower() for w in _WORD.findall(question)]
-    content = [w for w in words if w not in STOPWORDS] or words
-    unique = list(dict.fromkeys(content))[:64]
-    if not unique:
+    words = fts_words(question) if isinstance(question, str) else question
+    if not words:
         return None
-    return " OR ".join('"' + w.replace('"', '""') + '"' for w in unique)
+    return " OR ".join('"' + w.replace('"', '""') + '"' for w in words)
 
 
 class Store:
@@ -203,6 +208,8 @@ class Store:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self.db = sqlite_utils.Database(conn)
+        # word -> passages holding it; a generation never changes once written
+        self._postings: dict[str, int] = {}
 
     @classmethod
     def open(cls, path: Path, readonly: bool = False, quick_check: bool = False) -> Store:
@@ -382,9 +389,27 @@ class Store:
         self.conn.commit()
 
     # -- reading ---------------------------------------------------------------------------------
-    def fts_search(self, question: str, limit: int) -> list[tuple[int, float]]:
-        """(passage id, bm25 score, higher is better) for the question's words."""
-        match = fts_query(question)
+    def fts_search(
+        self, question: str, limit: int, max_postings: int = 0
+    ) -> list[tuple[int, float]]:
+        """(passage id, bm25 score, higher is better) for the question's words.
+
+        SQLite computes bm25 for every passage that matches, so on a large index a common word
+        costs time in proportion to the passages holding it. With ``max_postings``, the commonest
+        words are left out while the passages holding the words add up to more than that; the
+        rarest word always stays. Common words weigh little in bm25 (low idf) anyway.
+        """
+        words = fts_words(question)
+        if max_postings and len(words) > 1:
+            by_count = sorted(words, key=self.postings)
+            total, keep = 0, []
+            for word in by_count:
+                total += self.postings(word)
+                if keep and total > max_postings:
+                    break
+                keep.append(word)
+            words = keep
+        match = fts_query(words)
         if match is None:
             return []
         sql = (
@@ -392,6 +417,17 @@ class Store:
             "where passages_fts match ? order by bm25(passages_fts, 1.0, 0.3) limit ?"
         )
         return [(int(r[0]), float(r[1])) for r in self.conn.execute(sql, [match, limit])]
+
+    def postings(self, word: str) -> int:
+        """How many passages hold ``word``; cached, since counting reads the word's whole list."""
+        count = self._postings.get(word)
+        if count is None:
+            match = fts_query([word])
+            (count,) = self.conn.execute(
+                "select count(*) from passages_fts where passages_fts match ?", [match]
+            ).fetchone()
+            self._postings[word] = count
+        return count
 
     def passages(self, ids: Iterable[int]) -> dict[int, PassageRow]:
         ids = list(ids)

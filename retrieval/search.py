@@ -34,7 +34,7 @@ def hybrid_search(
     ``lap(stage)`` is called after each stage ("fts", "dense", "fusion") to time it.
     """
     tick = lap or (lambda stage: None)
-    fts = snapshot.store.fts_search(question, settings.fts_candidates)
+    fts = snapshot.store.fts_search(question, settings.fts_candidates, settings.fts_max_postings)
     tick("fts")
     dense = snapshot.vectors.search(qvec, settings.dense_candidates)
     tick("dense")

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class RetrievalSettings:
     fts_candidates: int = 100
+    # Full-text search leaves out the question's commonest words while the passages holding
+    # its words add up to more than this (0 = never): bm25 costs time per matching passage.
+    fts_max_postings: int = 20_000
     dense_candidates: int = 100
     rrf_k: int = 60
     fts_weight: float = 1.0
