@@ -200,10 +200,8 @@ def format_date(published: str | None) -> str | None:
 
 
 def not_found_blocks(result: Result) -> list[Block]:
-    """The "I couldn't find that" reply, with the closest topics when retrieval offered some."""
-    blocks: list[Block] = [[Span(NOT_FOUND)]]
-    if result.message and result.message.strip() != NOT_FOUND:
-        blocks.append([Span(result.message, ("i",))])
+    """Retrieval's own "I don't know" (or "ask in words"), with the closest topics if any."""
+    blocks: list[Block] = [[Span((result.message or "").strip() or NOT_FOUND)]]
     if result.related:
         lines: Block = [Span("Closest topics in the articles:")]
         lines += [Span(f"\n• {title}") for title in result.related]
@@ -264,9 +262,7 @@ def inline_title(answer: Answer, width: int = 100) -> str:
 def format_result_plain(result: Result, limit: int | None = None) -> str:
     """The same answer as plain text, for the terminal chat (the answer span in *stars*)."""
     if result.abstained or not result.answers:
-        lines = [NOT_FOUND]
-        if result.message and result.message.strip() != NOT_FOUND:
-            lines.append(result.message)
+        lines = [(result.message or "").strip() or NOT_FOUND]
         if result.related:
             lines.append("Closest topics in the articles:")
             lines += [f"  • {t}" for t in result.related]

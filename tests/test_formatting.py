@@ -112,11 +112,15 @@ def test_not_found_offers_the_closest_topics() -> None:
     result = Result("What about Mars?", True, (), message="Nothing close enough.",
                     related=("Troops to Ukraine", "Missile strikes <deep>"))
     [message] = fmt.format_result_page(result)
-    assert message.startswith(fmt.NOT_FOUND.replace("'", "'"))
+    # Retrieval's own reason is the reply, said once; the bot's fallback only when it has none.
+    assert message.startswith("Nothing close enough.") and fmt.NOT_FOUND not in message
     assert "• Troops to Ukraine" in message and "&lt;deep&gt;" in message
     check_html(message)
     plain = fmt.format_result_plain(result)
-    assert fmt.NOT_FOUND in plain and "Missile strikes <deep>" in plain
+    assert plain.startswith("Nothing close enough.") and "Missile strikes <deep>" in plain
+    bare = Result("What about Mars?", True, ())
+    assert fmt.format_result_plain(bare) == fmt.NOT_FOUND
+    assert fmt.format_result_page(bare) == [fmt.NOT_FOUND]
 
 
 def test_a_long_page_is_split_between_answers_never_inside_a_tag() -> None:
