@@ -61,6 +61,7 @@ class SentenceTransformerEmbedder:
         precision: str = "auto",
         batch_size: int = 32,
         threads: int = 0,
+        query_threads: int = 1,
     ) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -85,6 +86,7 @@ class SentenceTransformerEmbedder:
             raise ModelMissing(f"{model_path}: the model does not report its embedding dimension")
         self.dim = int(dim)
         self.batch_size = batch_size
+        self.query_threads = query_threads
 
     def _encode(self, texts: Sequence[str], **kwargs: Any) -> np.ndarray:
         vecs = self.model.encode(
@@ -98,7 +100,16 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(vecs, dtype=np.float32).reshape(len(texts), self.dim)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts)
+        import torch
+
+        if not self.query_threads:
+            return self._encode(texts)
+        before = torch.get_num_threads()
+        torch.set_num_threads(self.query_threads)
+        try:
+            return self._encode(texts)
+        finally:
+            torch.set_num_threads(before)
 
     def encode_documents(
         self, texts: Sequence[str], progress: Callable[[int], None] | None = None
@@ -201,4 +212,5 @@ def load_embedder(settings: EmbeddingSettings) -> SentenceTransformerEmbedder:
         precision=settings.precision,
         batch_size=settings.batch_size,
         threads=settings.threads,
+        query_threads=settings.query_threads,
     )

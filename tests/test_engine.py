@@ -149,6 +149,20 @@ def test_late_chunked_vectors_match_the_plain_encoder(real_embedder):
     assert total > 50 and own / total >= 0.8, (own, total)
 
 
+def test_questions_are_encoded_on_one_thread_without_changing_the_process(real_embedder):
+    import torch
+
+    before = torch.get_num_threads()
+    real_embedder.query_threads = 0
+    try:
+        shared = real_embedder.encode_queries(["who proposed sending troops?"])
+    finally:
+        real_embedder.query_threads = 1
+    alone = real_embedder.encode_queries(["who proposed sending troops?"])
+    assert torch.get_num_threads() == before
+    assert float(shared[0] @ alone[0]) >= 0.999
+
+
 def test_a_sentence_past_the_token_limit_is_encoded_alone(real_embedder):
     tail = "The Storm Shadow missiles were delivered in May."
     text = "word " * 400 + tail
