@@ -221,9 +221,16 @@ class Vectors:
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         if len(self) == 0 or k <= 0:
             return []
-        scores, ids = self.index.search(
-            np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), min(k, len(self))
-        )
+        # One question is one thread's work; an OpenMP team waiting on a descheduled thread of
+        # a busy machine made a 0.4 ms search take 12 ms (docs/benchmarks.md, speed).
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)
+        try:
+            scores, ids = self.index.search(
+                np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), min(k, len(self))
+            )
+        finally:
+            faiss.omp_set_num_threads(threads)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i != -1]
 
     def save(self, path: Path) -> None:
