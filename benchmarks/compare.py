@@ -31,8 +31,10 @@ ROOT = Path(__file__).resolve().parents[1]
 WORKER = ROOT / "benchmarks" / "compare_worker.py"
 NEWS_DEV = ROOT.parent / "shared" / "eval" / "news-dev.jsonl"
 SYSTEMS = ("quotebot", "txtai", "bm25s")
+LATENCY_SYSTEMS = ("quotebot", "txtai", "txtai-bf16", "bm25s")
 DATASETS = ("news", "squad", "scifact")  # news first: the peers index quotebot's news passages
 BEGIN, END = "<!-- compare:begin -->", "<!-- compare:end -->"
+LATENCY_BEGIN, LATENCY_END = "<!-- compare-latency:begin -->", "<!-- compare-latency:end -->"
 SECTION = "## Side by side with txtai and bm25s"
 OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
 TIMEOUT_S = 3600.0  # one worker; a full SciFact or SQuAD run takes minutes, not hours
@@ -138,6 +140,13 @@ def conditions(args: argparse.Namespace) -> dict[str, Any]:
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
     ).stdout.strip()
+    # The tree is shared: name uncommitted changes to the code being measured.
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no", "index", "retrieval", "bot"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    ).stdout.split("\n")
     versions = {}
     for dist in ("txtai", "bm25s", "torch", "sentence-transformers", "faiss-cpu"):
         try:
@@ -147,6 +156,7 @@ def conditions(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "date": dt.datetime.now().isoformat(timespec="minutes"),
         "commit": commit,
+        "uncommitted": [line[3:] for line in dirty if line.strip()],
         "cpu": cpu,
         "cores": os.cpu_count(),
         "load_average_start": [round(x, 2) for x in os.getloadavg()],
@@ -167,12 +177,18 @@ def main() -> None:
         help="SQuAD questions, spread over all articles as `quotebot eval --limit` picks them "
         "(default 2000 of 10,570: a full run takes hours here; 0 = all)",
     )
-    parser.add_argument("--systems", nargs="+", choices=SYSTEMS, default=list(SYSTEMS))
+    parser.add_argument("--systems", nargs="+", choices=LATENCY_SYSTEMS, default=list(SYSTEMS))
     parser.add_argument("--datasets", nargs="+", choices=DATASETS, default=list(DATASETS))
     parser.add_argument("--startup-runs", type=int, default=3)
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--doc", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--no-doc", action="store_true", help="do not touch the doc")
+    parser.add_argument(
+        "--latency-only",
+        action="store_true",
+        help="answer latency again on the indexes a full run left in --work, systems one after "
+        "another (txtai-bf16 allowed), into its own results file and doc block",
+    )
     parser.add_argument(
         "--from-json", type=Path, help="render a saved results file again instead of running"
     )
@@ -180,9 +196,16 @@ def main() -> None:
     if "news" not in args.datasets and set(args.systems) - {"quotebot"}:
         args.datasets.insert(0, "news")  # the peers' start-up loads their news index
 
+    doc = None if args.no_doc else args.doc
     if args.from_json:
         report = json.loads(args.from_json.read_text(encoding="utf-8"))
-        publish(report, args.from_json, None if args.no_doc else args.doc)
+        if "latency" in report:
+            publish_latency(report, args.from_json, doc)
+        else:
+            publish(report, args.from_json, doc)
+        return
+    if args.latency_only:
+        latency_only(args, doc)
         return
     report = {"conditions": conditions(args), "runs": {}, "startup": {}}
     for dataset in [d for d in DATASETS if d in args.datasets]:
@@ -200,7 +223,31 @@ def main() -> None:
     args.results.mkdir(parents=True, exist_ok=True)
     out = args.results / f"compare-{dt.datetime.now():%Y%m%d-%H%M}.json"
     out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-    publish(report, out, None if args.no_doc else args.doc)
+    publish(report, out, doc)
+
+
+def latency_only(args: argparse.Namespace, doc: Path | None) -> None:
+    report: dict[str, Any] = {"conditions": conditions(args), "latency": {}}
+    for dataset in [d for d in ("squad", "scifact") if d in args.datasets]:
+        limit = (args.squad_limit or None) if dataset == "squad" else args.limit
+        for system in args.systems:
+            cmd = ["latency", system, dataset, "--work", str(args.work)]
+            cmd += ["--limit", str(limit)] if limit else []
+            report["latency"].setdefault(dataset, {})[system] = run_worker(cmd)
+    report["conditions"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    args.results.mkdir(parents=True, exist_ok=True)
+    out = args.results / f"compare-latency-{dt.datetime.now():%Y%m%d-%H%M}.json"
+    out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    publish_latency(report, out, doc)
+
+
+def publish_latency(report: dict[str, Any], raw: Path, doc: Path | None) -> None:
+    from compare_report import render_latency
+
+    markdown = render_latency(report, os.path.relpath(raw, ROOT))
+    print(markdown)
+    if doc is not None:
+        splice(doc, markdown, LATENCY_BEGIN, LATENCY_END)
 
 
 def publish(report: dict[str, Any], raw: Path, doc: Path | None) -> None:
@@ -215,13 +262,15 @@ def publish(report: dict[str, Any], raw: Path, doc: Path | None) -> None:
         splice(doc, markdown)
 
 
-def splice(doc: Path, markdown: str) -> None:
-    """Replace what lies between the markers; add the section at the end when it is missing."""
+def splice(doc: Path, markdown: str, begin: str = BEGIN, end: str = END) -> None:
+    """Replace what lies between the markers; add them at the end of the section when missing."""
     text = doc.read_text(encoding="utf-8")
-    block = f"{BEGIN}\n{markdown.strip()}\n{END}"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
+    block = f"{begin}\n{markdown.strip()}\n{end}"
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + block + rest.split(end, 1)[1]
+    elif SECTION in text:  # our section is the last one: append the block to it
+        text = text.rstrip() + f"\n\n{block}\n"
     else:
         text = text.rstrip() + f"\n\n{SECTION}\n\n{block}\n"
     doc.write_text(text, encoding="utf-8")

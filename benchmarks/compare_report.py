@@ -167,7 +167,12 @@ def render(report: dict[str, Any], json_path: str) -> str:
         f"Run {cond['date']} at commit `{cond['commit']}`, {cond['cpu']} ({cond['cores']} cores, "
         f"shared with other jobs: load average {cond['load_average_start']} at the start, "
         f"{cond.get('load_average_end')} at the end). Raw figures: `{json_path}`. "
-        f"Versions: {', '.join(f'{k} {v}' for k, v in cond['versions'].items())}.",
+        f"Versions: {', '.join(f'{k} {v}' for k, v in cond['versions'].items())}."
+        + (
+            f" Uncommitted changes in the tree then: {', '.join(cond['uncommitted'])}."
+            if cond.get("uncommitted")
+            else ""
+        ),
         "",
         "**Quality**",
         "",
@@ -206,3 +211,36 @@ def stage_table(runs: dict[str, Any]) -> list[str]:
             cells += [fmt(figures.get("p50_ms"), 2), fmt(figures.get("p95_ms"), 2)]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
+
+
+def render_latency(report: dict[str, Any], json_path: str) -> str:
+    """Answer latency per system from a ``--latency-only`` run, with quotebot / peer ratios."""
+    cond, runs = report["conditions"], report["latency"]
+    systems = [
+        s
+        for s in ("quotebot", "txtai", "txtai-bf16", "bm25s")
+        if any(s in r for r in runs.values())
+    ]
+    peers = [s for s in systems if s != "quotebot"]
+    head = ["figure", *systems, *(f"quotebot / {p}" for p in peers)]
+    lines = [
+        f"Latency-only run {cond['date']} at commit `{cond['commit']}` on the indexes of the run "
+        f"above, one system after another (load average {cond['load_average_start']} at the "
+        f"start, {cond.get('load_average_end')} at the end). Raw figures: `{json_path}`.",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
+    for dataset, name in (("squad", "SQuAD"), ("scifact", "SciFact")):
+        if dataset not in runs:
+            continue
+        n = dig(runs, dataset, "quotebot", "questions")
+        for p in ("p50", "p95", "p99"):
+            values = {s: dig(runs, dataset, s, "ask_latency", f"{p}_ms") for s in systems}
+            cells = [f"{name} answer latency {p} (ms, {n} questions)"]
+            cells += [fmt(values[s], 1) for s in systems]
+            cells += [ratio(values["quotebot"], values[s]) for s in peers]
+            lines.append("| " + " | ".join(cells) + " |")
+    if any(dig(runs, d, "quotebot", "stages") for d in runs):
+        lines += ["", "quotebot by stage (ms):", "", *stage_table(runs)]
+    return "\n".join(lines) + "\n"

@@ -173,22 +173,64 @@ def indexing(seconds: float, docs: int, passages: int) -> dict[str, Any]:
 
 # -- peers ---------------------------------------------------------------------------------------
 def make_peer(system: str, docs: list[Any]) -> PeerAnswerer:
-    if system == "txtai":
-        peer: PeerAnswerer = TxtaiPeer(docs, model_path())
-        peer.embeddings.transform("warm up")  # type: ignore[attr-defined]
+    if system.startswith("txtai"):
+        peer = TxtaiPeer(docs, model_path())
+        if system == "txtai-bf16":  # what quotebot does on this CPU (AVX512-BF16), for contrast
+            import torch
+
+            peer.embeddings.model.model.to(torch.bfloat16)
+        peer.embeddings.transform("warm up")
         return peer
     if system == "bm25s":
         return Bm25sPeer(docs)
-    raise SystemExit(f"unknown system {system!r}: quotebot, txtai or bm25s")
+    raise SystemExit(f"unknown system {system!r}: quotebot, txtai, txtai-bf16 or bm25s")
+
+
+def corpus_docs(dataset: str, work: Path) -> list[Any]:
+    if dataset == "scifact":
+        return read_jsonl_docs(ev.beir_corpus(SCIFACT))
+    if dataset == "squad":
+        return read_jsonl_docs(ev.squad_paragraphs(SQUAD, work / "squad-paragraphs.jsonl"))
+    # the passages quotebot's chunker cut from the news articles (run quotebot first)
+    return read_quotebot_passages(work / "quotebot" / "news")
+
+
+def scifact_queries() -> list[str]:
+    """SciFact test queries, in ``evaluate_beir``'s order."""
+    with ev._open_text(SCIFACT / "queries.jsonl") as fh:
+        queries = {q["_id"]: q["text"] for q in map(json.loads, fh)}
+    rows = (SCIFACT / "qrels-test.tsv").read_text(encoding="utf-8").splitlines()[1:]
+    return [queries[qid] for qid in sorted({r.split("\t")[0] for r in rows if r.strip()})]
+
+
+def latency(system: str, dataset: str, work: Path, limit: int | None) -> dict[str, Any]:
+    """Answer latency alone, on the indexes a full run left in ``work``, one system at a time."""
+    questions, k = (squad_questions(limit), 1) if dataset == "squad" else (scifact_queries(), 3)
+    if system == "quotebot":
+        from bot.config import load_config
+        from index.embedding import load_embedder
+        from retrieval.engine import Answerer
+
+        config = load_config(ROOT / "config.toml", data_dir=work / "quotebot" / dataset)
+        settings = dataclasses.replace(config.retrieval, highlight=False)
+        answerer: Any = Recorder(
+            Answerer(config.data_dir, load_embedder(config.embedding), settings)
+        )
+    else:
+        answerer = make_peer(system, corpus_docs(dataset, work))
+        answerer.load(work / system.split("-")[0] / f"{dataset}-index")
+    answerer.ask(WARM_UP)
+    out: dict[str, Any] = {
+        "questions": len(questions),
+        "ask_latency": timed_asks(answerer, questions, k),
+    }
+    if isinstance(answerer, Recorder):
+        out["stages"] = stage_figures(answerer.results[1:])
+    return out
 
 
 def run_peer(system: str, dataset: str, work: Path, limit: int | None) -> dict[str, Any]:
-    if dataset == "scifact":
-        docs = read_jsonl_docs(ev.beir_corpus(SCIFACT))
-    elif dataset == "squad":
-        docs = read_jsonl_docs(ev.squad_paragraphs(SQUAD, work / "squad-paragraphs.jsonl"))
-    else:  # the passages quotebot's chunker cut from the news articles (run quotebot first)
-        docs = read_quotebot_passages(work / "quotebot" / "news")
+    docs = corpus_docs(dataset, work)
     peer = make_peer(system, docs)
     out: dict[str, Any] = {"model_loaded_s": round(since_start(), 2)}
     if isinstance(peer, TxtaiPeer):  # txtai's default: the model's own dtype
@@ -232,8 +274,8 @@ def startup(system: str, work: Path, question: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=["run", "startup"])
-    parser.add_argument("system", choices=["quotebot", "txtai", "bm25s"])
+    parser.add_argument("mode", choices=["run", "latency", "startup"])
+    parser.add_argument("system", choices=["quotebot", "txtai", "txtai-bf16", "bm25s"])
     parser.add_argument("dataset", nargs="?", choices=["scifact", "squad", "news"])
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument("--limit", type=int, help="queries per dataset (default: all)")
@@ -243,7 +285,9 @@ def main() -> None:
     if args.mode == "startup":
         startup(args.system, args.work, args.question)
         return
-    if args.system == "quotebot":
+    if args.mode == "latency":
+        out = latency(args.system, args.dataset, args.work, args.limit)
+    elif args.system == "quotebot":
         out = run_quotebot(args.dataset, args.work, args.limit)
     else:
         out = run_peer(args.system, args.dataset, args.work, args.limit)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from benchmarks.compare import BEGIN, END, SECTION, splice
-from benchmarks.compare_report import ratio, render
+from benchmarks.compare_report import ratio, render, render_latency
 from benchmarks.peers import Doc, PeerAnswerer, tune_threshold
 from index.builder import update_index
 from retrieval.engine import Answerer
@@ -104,3 +104,22 @@ def test_report_and_splice_touch_only_the_marked_block(tmp_path):
     assert text.startswith("# B\n\n## Other\n\nkeep\n")
     assert text.count(SECTION) == 1 and text.count(BEGIN) == 1 and text.count(END) == 1
     assert "second" in text and "first" not in text
+
+
+def test_latency_report_has_a_ratio_per_peer():
+    report = {
+        "conditions": {"date": "d", "commit": "c", "load_average_start": [1]},
+        "latency": {
+            "squad": {
+                "quotebot": {
+                    "questions": 3,
+                    "ask_latency": {"p50_ms": 10.0},
+                    "stages": {"embed": {"p50_ms": 4.0, "p95_ms": 6.0}},
+                },
+                "txtai-bf16": {"ask_latency": {"p50_ms": 20.0}},
+            }
+        },
+    }
+    markdown = render_latency(report, "r.json")
+    assert "| SQuAD answer latency p50 (ms, 3 questions) | 10.0 | 20.0 | 0.5 |" in markdown
+    assert "| embed | 4.00 | 6.00 |" in markdown
