@@ -244,6 +244,12 @@ def serve(ctx: click.Context) -> None:
 
     services = _services(ctx)
     with friendly_errors():
+        if not services.warm_up():
+            click.echo(
+                f"No index in {services.config.data_dir} yet: build it with `quotebot index "
+                "PATH...`, or /reindex as an admin in the chat.",
+                err=True,
+            )
         if services.config.token:
             run_bot(services)
         else:

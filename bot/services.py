@@ -17,7 +17,7 @@ from typing import Any
 
 from index.builder import Progress, update_index
 from index.embedding import Embedder, load_embedder
-from index.errors import IngestError, QuotebotError
+from index.errors import IndexNotBuilt, IngestError, QuotebotError
 from index.records import Document, IndexSummary
 from index.sources import ANY_ADDRESS, fetch_url, read_file, safe_upload_name, url_key
 from index.store import ArticleInfo, Catalog
@@ -51,6 +51,20 @@ class Services:
             if self._answerer is None:
                 self._answerer = Answerer(self.config.data_dir, embedder, self.config.retrieval)
             return self._answerer
+
+    def warm_up(self) -> bool:
+        """Load the models and open the served index before the first question arrives.
+
+        A damaged index or a model mismatch is raised here, at start-up, with its fix. An index
+        not built yet is not an error (an admin may build it from the chat): False says so.
+        """
+        answerer = self.answerer
+        answerer.highlighter  # noqa: B018 - loads the NER model now, not on a user's question
+        try:
+            answerer.refresh()
+        except IndexNotBuilt:
+            return False
+        return True
 
     def ask(self, question: str, k: int = 3) -> Result:
         return self.answerer.ask(question, k=k)

@@ -73,3 +73,32 @@ def test_index_ask_json_stdin_sources_and_eval(tmp_path, real_embedder, monkeypa
     figures = runner.invoke(main, [*data, "eval", "--json", str(NEWS_DEV)])
     result = json.loads(figures.output)
     assert result["top3_hit"] == 1.0 and result["abstention"] == 1.0
+
+
+def _serve(tmp_path, monkeypatch, stdin=""):
+    from tests.conftest import FakeEmbedder
+
+    monkeypatch.setattr("bot.services.load_embedder", lambda settings: FakeEmbedder())
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    monkeypatch.setenv("QUOTEBOT_RETRIEVAL__HIGHLIGHT", "false")
+    return CliRunner().invoke(main, ["--data", str(tmp_path), "serve"], input=stdin)
+
+
+def test_serve_without_an_index_starts_and_says_how_to_build_one(tmp_path, monkeypatch):
+    result = _serve(tmp_path, monkeypatch)
+    assert result.exit_code == 0, result.output
+    assert "No index in" in result.output and "quotebot index" in result.output
+
+
+def test_serve_refuses_a_damaged_index_at_start_up(tmp_path, monkeypatch):
+    from index.builder import update_index
+    from index.snapshot import current_generation
+    from tests.conftest import FakeEmbedder
+
+    update_index(tmp_path, [NEWS], FakeEmbedder())
+    vectors = current_generation(tmp_path) / "vectors.faiss"
+    vectors.write_bytes(vectors.read_bytes()[:100])
+    result = _serve(tmp_path, monkeypatch, stdin="who proposed troops?\n")
+    assert result.exit_code == 1
+    assert "--rebuild" in result.output and "Traceback" not in result.output
+    assert "chatting here instead" not in result.output  # refused before any question
