@@ -228,16 +228,16 @@ def main() -> None:
 
 def latency_only(args: argparse.Namespace, doc: Path | None) -> None:
     report: dict[str, Any] = {"conditions": conditions(args), "latency": {}}
+    args.results.mkdir(parents=True, exist_ok=True)
+    out = args.results / f"compare-latency-{dt.datetime.now():%Y%m%d-%H%M}.json"
     for dataset in [d for d in ("squad", "scifact") if d in args.datasets]:
         limit = (args.squad_limit or None) if dataset == "squad" else args.limit
         for system in args.systems:
             cmd = ["latency", system, dataset, "--work", str(args.work)]
             cmd += ["--limit", str(limit)] if limit else []
             report["latency"].setdefault(dataset, {})[system] = run_worker(cmd)
-    report["conditions"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
-    args.results.mkdir(parents=True, exist_ok=True)
-    out = args.results / f"compare-latency-{dt.datetime.now():%Y%m%d-%H%M}.json"
-    out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+            report["conditions"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+            out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")  # so far
     publish_latency(report, out, doc)
 
 

@@ -197,7 +197,7 @@ def corpus_docs(dataset: str, work: Path) -> list[Any]:
 
 def scifact_queries() -> list[str]:
     """SciFact test queries, in ``evaluate_beir``'s order."""
-    with ev._open_text(SCIFACT / "queries.jsonl") as fh:
+    with ev._open_text(ev._find(SCIFACT, "queries.jsonl")) as fh:
         queries = {q["_id"]: q["text"] for q in map(json.loads, fh)}
     rows = (SCIFACT / "qrels-test.tsv").read_text(encoding="utf-8").splitlines()[1:]
     return [queries[qid] for qid in sorted({r.split("\t")[0] for r in rows if r.strip()})]
@@ -205,7 +205,9 @@ def scifact_queries() -> list[str]:
 
 def latency(system: str, dataset: str, work: Path, limit: int | None) -> dict[str, Any]:
     """Answer latency alone, on the indexes a full run left in ``work``, one system at a time."""
-    questions, k = (squad_questions(limit), 1) if dataset == "squad" else (scifact_queries(), 3)
+    questions, k = (
+        (squad_questions(limit), 1) if dataset == "squad" else (scifact_queries()[:limit], 3)
+    )
     if system == "quotebot":
         from bot.config import load_config
         from index.embedding import load_embedder
