@@ -30,14 +30,15 @@ VECTOR_KINDS = ("flat", "hnsw", "ivf_sq8")
 class VectorSettings:
     kind: str = "flat"  # "flat" (exact), or "hnsw" / "ivf_sq8" (approximate, for large indexes)
     hnsw_m: int = 32  # graph links per vector: more = better recall, more memory
-    hnsw_ef_search: int = 64  # graph nodes visited per question: more = better recall, slower
+    hnsw_ef_construction: int = 80  # nodes weighed when linking a vector: better graph, slower
+    hnsw_ef_search: int = 128  # graph nodes visited per question: more = better recall, slower
     ivf_nlist: int = 0  # IVF lists; 0 = about 4 * sqrt(passages), set when the index is trained
-    ivf_nprobe: int = 16  # IVF lists searched per question: more = better recall, slower
+    ivf_nprobe: int = 32  # IVF lists searched per question: more = better recall, slower
 
     def __post_init__(self) -> None:
         if self.kind not in VECTOR_KINDS:
             raise ValueError(f"kind must be one of {', '.join(VECTOR_KINDS)}, got {self.kind!r}")
-        for name in ("hnsw_m", "hnsw_ef_search", "ivf_nprobe"):
+        for name in ("hnsw_m", "hnsw_ef_construction", "hnsw_ef_search", "ivf_nprobe"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.ivf_nlist < 0:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import faiss
@@ -50,6 +51,7 @@ class Vectors:
         """An empty index; an IVF kind starts flat and is trained by ``fit`` once vectors exist."""
         if settings.kind == "hnsw":
             base = faiss.IndexHNSWFlat(dim, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            base.hnsw.efConstruction = settings.hnsw_ef_construction
             base.hnsw.efSearch = settings.hnsw_ef_search
             return cls(faiss.IndexIDMap2(base))
         return cls(faiss.IndexIDMap2(faiss.IndexFlatIP(dim)))
@@ -149,7 +151,10 @@ class Vectors:
             keep = ~np.isin(keep_ids, gone)
             inner = self._inner()
             settings = VectorSettings(
-                kind="hnsw", hnsw_m=self._hnsw_m(), hnsw_ef_search=inner.hnsw.efSearch
+                kind="hnsw",
+                hnsw_m=self._hnsw_m(),
+                hnsw_ef_construction=inner.hnsw.efConstruction,
+                hnsw_ef_search=inner.hnsw.efSearch,
             )
             self.index = Vectors.build(keep_ids[keep], keep_vecs[keep], settings).index
         else:
@@ -201,6 +206,7 @@ class Vectors:
         kind, inner = self.kind, self._inner()
         if kind == settings.kind == "hnsw" and self._hnsw_m() == settings.hnsw_m:
             inner.hnsw.efSearch = settings.hnsw_ef_search
+            inner.hnsw.efConstruction = settings.hnsw_ef_construction  # for vectors added later
             return self
         if kind == settings.kind == "ivf_sq8" and self._ivf_lists_fit(settings):
             inner.nprobe = settings.ivf_nprobe
@@ -218,7 +224,16 @@ class Vectors:
         target = auto_nlist(len(self))
         return target / 2 <= nlist <= target * 2
 
-    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+    def search(
+        self, query: np.ndarray, k: int, candidates: Sequence[int] = ()
+    ) -> list[tuple[int, float]]:
+        """The ``k`` passages nearest ``query``, best first.
+
+        An approximate index can miss passages that belong in its top ``k``. Passage ids that
+        another search found (``candidates``) are scored exactly when it missed them and take
+        the place their score gives them: a passage full-text search ranks first and the dense
+        list missed would otherwise lose its dense vote in the fusion.
+        """
         if len(self) == 0 or k <= 0:
             return []
         # One question is one thread's work; an OpenMP team waiting on a descheduled thread of
@@ -231,7 +246,22 @@ class Vectors:
             )
         finally:
             faiss.omp_set_num_threads(threads)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i != -1]
+        hits = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i != -1]
+        if candidates and self.kind != "flat":  # flat is exact: it misses nothing
+            hits = self._place_missed(query, hits, min(k, len(self)), candidates)
+        return hits
+
+    def _place_missed(
+        self, query: np.ndarray, hits: list[tuple[int, float]], k: int, candidates: Sequence[int]
+    ) -> list[tuple[int, float]]:
+        found = {i for i, _ in hits}
+        missed = np.asarray([c for c in dict.fromkeys(candidates) if c not in found], np.int64)
+        if not len(missed):
+            return hits
+        scores = self.index.reconstruct_batch(missed) @ query.reshape(-1).astype(np.float32)
+        floor = hits[-1][1] if len(hits) >= k else -math.inf
+        extra = [(int(i), float(s)) for i, s in zip(missed, scores, strict=True) if s > floor]
+        return sorted(hits + extra, key=lambda hit: -hit[1])[:k]
 
     def save(self, path: Path) -> None:
         """Write to a temporary file, fsync, then rename: a crash never leaves half a file.

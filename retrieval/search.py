@@ -36,7 +36,7 @@ def hybrid_search(
     tick = lap or (lambda stage: None)
     fts = snapshot.store.fts_search(question, settings.fts_candidates, settings.fts_max_postings)
     tick("fts")
-    dense = snapshot.vectors.search(qvec, settings.dense_candidates)
+    dense = snapshot.vectors.search(qvec, settings.dense_candidates, [pid for pid, _ in fts])
     tick("dense")
     fused = rrf(
         [[pid for pid, _ in fts], [pid for pid, _ in dense]],

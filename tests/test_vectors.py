@@ -208,3 +208,26 @@ def test_changing_the_configured_kind_converts_the_served_index(tmp_path, fake_e
     again = update_index(data, [src], fake_embedder, vectors=VectorSettings(kind="hnsw"))
     assert not (again.added or again.updated or again.removed)
     assert open_snapshot(data).generation == after.generation  # nothing to do the second time
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_candidates_an_approximate_search_missed_take_their_exact_place(topics, kind):
+    exact, vecs, queries = topics
+    starved = {"hnsw": VectorSettings(kind="hnsw", hnsw_m=4, hnsw_ef_search=1)}.get(
+        kind, VectorSettings(kind=kind, ivf_nprobe=1)
+    )
+    approx = Vectors.build(np.arange(len(vecs)), vecs, starved)
+    plain_hits = helped_hits = 0
+    for q in queries[:50]:
+        truth = {i for i, _ in exact.search(q, 10)}
+        plain = approx.search(q, 10)
+        helped = approx.search(q, 10, candidates=sorted(truth))
+        plain_hits += len(truth & {i for i, _ in plain})
+        helped_hits += len(truth & {i for i, _ in helped})
+        assert [s for _, s in helped] == sorted((s for _, s in helped), reverse=True)
+        if kind == "flat":
+            assert helped == plain  # exact search is left alone
+    if kind != "flat":
+        assert plain_hits < 0.9 * 500  # the starved search did miss neighbours ...
+    # ... and placing the candidates recovers them (8-bit scores may swap a near tie)
+    assert helped_hits >= (500 if kind != "ivf_sq8" else 490)
