@@ -160,17 +160,11 @@ def build_size(work: Path, pool: sc.Pool, size: int, sigma: float, kinds: list[s
 
 # -- measuring -----------------------------------------------------------------------------------
 def serve(
-    data_dir: Path,
-    questions_file: Path,
-    threads: int = 0,
-    highlight: bool = False,
-    fts_exact: bool = False,
+    data_dir: Path, questions_file: Path, highlight: bool = False, fts_exact: bool = False
 ) -> dict:
-    """Latency and memory of a fresh serving process; ``threads`` > 0 caps torch and FAISS,
-    ``fts_exact`` turns the full-text postings budget off."""
+    """Latency and memory of a fresh serving process with the shipped config; ``fts_exact``
+    turns the full-text postings budget off."""
     env = dict(os.environ)
-    if threads:
-        env |= {"QUOTEBOT_EMBEDDING__THREADS": str(threads), "OMP_NUM_THREADS": str(threads)}
     if fts_exact:
         env["QUOTEBOT_RETRIEVAL__FTS_MAX_POSTINGS"] = "0"
     cmd = [
@@ -434,9 +428,6 @@ def main() -> None:
     parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
     parser.add_argument("--questions", type=int, default=400)
     parser.add_argument("--fts-questions", type=int, default=100, help="for the exact FTS baseline")
-    parser.add_argument(
-        "--threads", type=int, default=0, help="torch and FAISS threads when serving (0: config)"
-    )
     parser.add_argument("--no-quality", action="store_true", help="skip SciFact nDCG per kind")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "scale.json")
     parser.add_argument("--plot", type=Path, default=ROOT / "docs" / "scale.png")
@@ -477,6 +468,16 @@ def main() -> None:
             "python": platform.python_version(),
             "load_avg_start": os.getloadavg(),
         },
+        "commit": subprocess.run(
+            ["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip(),
+        "config": {
+            "vectors": dataclasses.asdict(config.vectors),
+            "embedding": dataclasses.asdict(config.embedding),
+            "fts_max_postings": config.retrieval.fts_max_postings,
+        },
         "questions": len(qs),
         "pool": {"articles": len(pool.sources), "passages": pool.passages},
         "calibration": calibration,
@@ -494,8 +495,7 @@ def main() -> None:
             variants += [("ivf_sq8", True, False), ("ivf_sq8", False, True)]
         for kind, highlight, fts_exact in variants:
             log(f"{size}: serving with {kind} (highlight {highlight}, exact fts {fts_exact})")
-            row = serve(args.work / f"n{size}" / kind, qfile, args.threads, highlight, fts_exact)
-            row["threads"] = args.threads
+            row = serve(args.work / f"n{size}" / kind, qfile, highlight, fts_exact)
             results["serving"].append(row)
             log(
                 f"{size} {kind}: {row['latency']} hit@1 {row['hit@1']} peak {row['peak_rss_mb']} MB"
