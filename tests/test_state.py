@@ -80,7 +80,15 @@ def test_state_persists_and_migrations_run_once(tmp_path: Path) -> None:
     first.close()
     again = BotState(path)
     assert again.counts()["questions_not_found"] == 1
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 1
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2
+
+
+def test_expired_pages_are_found_through_an_index(tmp_path: Path) -> None:
+    # save_result runs this on every question; a full scan grew with every result kept (7 days)
+    BotState(tmp_path / "bot.db").close()
+    plan = sqlite3.connect(tmp_path / "bot.db").execute(
+        "EXPLAIN QUERY PLAN DELETE FROM pages WHERE created < 1").fetchall()
+    assert any("USING INDEX" in row[-1] for row in plan), plan
 
 
 def test_rate_limiter_allows_count_per_window_per_user() -> None:
