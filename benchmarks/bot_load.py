@@ -522,6 +522,8 @@ def main(argv: list[str] | None = None) -> int:
             out = report(args, raw, records)
             log = (root / "bot.log").read_text(encoding="utf-8", errors="replace")
             out["bot_log_errors"] = log.count(" ERROR ")
+            db = [f.stat().st_size for f in (root / "data").glob("bot.db*")]
+            out["bot_db_mb"] = round(sum(db) / 2**20, 1)  # question log and stored results
         finally:
             emulator.close()
     text = json.dumps(out, indent=2)
