@@ -258,7 +258,11 @@ class Vectors:
         missed = np.asarray([c for c in dict.fromkeys(candidates) if c not in found], np.int64)
         if not len(missed):
             return hits
-        scores = self.index.reconstruct_batch(missed) @ query.reshape(-1).astype(np.float32)
+        try:
+            vecs = self.index.reconstruct_batch(missed)
+        except RuntimeError:  # an id without a vector: `quotebot check` reports such damage
+            return hits
+        scores = vecs @ query.reshape(-1).astype(np.float32)
         floor = hits[-1][1] if len(hits) >= k else -math.inf
         extra = [(int(i), float(s)) for i, s in zip(missed, scores, strict=True) if s > floor]
         return sorted(hits + extra, key=lambda hit: -hit[1])[:k]

@@ -231,3 +231,10 @@ def test_candidates_an_approximate_search_missed_take_their_exact_place(topics, 
         assert plain_hits < 0.9 * 500  # the starved search did miss neighbours ...
     # ... and placing the candidates recovers them (8-bit scores may swap a near tie)
     assert helped_hits >= (500 if kind != "ivf_sq8" else 490)
+
+
+@pytest.mark.parametrize("kind", ["hnsw", "ivf_sq8"])
+def test_a_candidate_without_a_vector_does_not_break_search(kind):
+    vecs = unit_vectors(500, 16, seed=9)
+    index = Vectors.build(np.arange(500), vecs, VectorSettings(kind=kind))
+    assert index.search(vecs[3], 5, candidates=[10_000, 3])[0][0] == 3
