@@ -19,7 +19,7 @@ class EmbeddingSettings:
     batch_size: int = 32
     threads: int = 0  # torch threads for indexing; 0 keeps torch's default
     # Torch threads for one question. A short text gains little from a second thread, and on a
-    # busy machine a thread-team waiting for a descheduled thread turns 10 ms into a second.
+    # busy machine the team waits for a descheduled thread (docs/benchmarks.md, Speed).
     query_threads: int = 1
 
 

@@ -237,7 +237,7 @@ class Vectors:
         if len(self) == 0 or k <= 0:
             return []
         # One question is one thread's work; an OpenMP team waiting on a descheduled thread of
-        # a busy machine made a 0.4 ms search take 12 ms (docs/benchmarks.md, speed).
+        # a busy machine would add its wait to every question (docs/benchmarks.md, Speed).
         threads = faiss.omp_get_max_threads()
         faiss.omp_set_num_threads(1)
         try:
