@@ -97,19 +97,32 @@ class SentenceTransformerEmbedder:
             show_progress_bar=False,
             **kwargs,
         )
-        return np.ascontiguousarray(vecs, dtype=np.float32).reshape(len(texts), self.dim)
+        vecs = np.ascontiguousarray(vecs, dtype=np.float32).reshape(len(texts), self.dim)
+        # Normalised again in float32: in bf16 the model's own norms are off by up to 0.3%.
+        return vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Straight through the model's modules: ``encode``'s batching and sorting cost about
+        a millisecond per question here, a sixth of the whole."""
         import torch
 
-        if not self.query_threads:
-            return self._encode(texts)
         before = torch.get_num_threads()
-        torch.set_num_threads(self.query_threads)
+        if self.query_threads:
+            torch.set_num_threads(self.query_threads)
         try:
-            return self._encode(texts)
+            enc = self.model.tokenizer(
+                list(texts),
+                padding=True,
+                truncation=True,
+                max_length=self.model.max_seq_length,
+                return_tensors="pt",
+            )
+            with torch.inference_mode():
+                vecs = self.model.forward(dict(enc))["sentence_embedding"].float()
+            vecs = torch.nn.functional.normalize(vecs, dim=-1).numpy()
         finally:
             torch.set_num_threads(before)
+        return np.ascontiguousarray(vecs, dtype=np.float32).reshape(len(texts), self.dim)
 
     def encode_documents(
         self, texts: Sequence[str], progress: Callable[[int], None] | None = None

@@ -21,21 +21,27 @@ class Candidate:
     fts_rank: int | None
 
 
+def full_text(
+    snapshot: Snapshot, question: str, settings: RetrievalSettings
+) -> list[tuple[int, float]]:
+    """(passage id, bm25) of the full-text candidates: needs no query vector, so it can run
+    while the question is being embedded."""
+    return snapshot.store.fts_search(question, settings.fts_candidates, settings.fts_max_postings)
+
+
 def hybrid_search(
     snapshot: Snapshot,
-    question: str,
+    fts: list[tuple[int, float]],
     qvec: np.ndarray,
     settings: RetrievalSettings,
     limit: int | None = None,
     lap: Callable[[str], None] | None = None,
 ) -> list[Candidate]:
-    """Passages ranked by reciprocal rank fusion of full-text and dense results.
+    """Passages ranked by reciprocal rank fusion of the full-text candidates and dense results.
 
-    ``lap(stage)`` is called after each stage ("fts", "dense", "fusion") to time it.
+    ``lap(stage)`` is called after each stage ("dense", "fusion") to time it.
     """
     tick = lap or (lambda stage: None)
-    fts = snapshot.store.fts_search(question, settings.fts_candidates, settings.fts_max_postings)
-    tick("fts")
     dense = snapshot.vectors.search(qvec, settings.dense_candidates, [pid for pid, _ in fts])
     tick("dense")
     fused = rrf(

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from index.snapshot import open_snapshot
-from retrieval.engine import NO_WORDS
+from retrieval.engine import NO_WORDS, is_question
 from retrieval.evaluation import contains_answer
 from tests.conftest import NEWS_DEV
 
@@ -121,6 +121,37 @@ def test_catalog_and_stats(news_answerer):
     assert stats["vectors"] == stats["passages"] > 0 and stats["comment_passages"] > 0
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("who proposed troops", True),
+        ("Is NATO sending troops", True),
+        ("Macron troops?", True),
+        ("  What did the Kremlin say?  ", True),
+        ("Macron proposed sending troops to Ukraine.", False),
+        ("Having a main partner worsens HIV outcomes.", False),
+        ("Island nations", False),
+        ("Whoever wins", False),
+    ],
+)
+def test_questions_are_told_from_statements(text, expected):
+    assert is_question(text) is expected
+
+
+def test_article_ranking_puts_answering_quotes_first_only_for_questions(news_answerer):
+    def fused_articles(text):
+        snap = news_answerer.snapshot()
+        _, candidates = news_answerer._candidates(snap, text)
+        owners = snap.store.passage_articles(c.passage_id for c in candidates)
+        return list(dict.fromkeys(owners[c.passage_id] for c in candidates))
+
+    statement = "Macron would not rule out sending Western ground troops to Ukraine"
+    assert [a for a, _ in news_answerer.search_articles(statement)] == fused_articles(statement)
+    question = "Who disavowed Macron's statement about ground troops?"
+    lead = news_answerer.ask(question).answers[0].sources[0].id
+    assert news_answerer.search_articles(question)[0][0] == lead
+
+
 def _news_passages(limit: int = 600) -> tuple[list[str], list[list[tuple[int, int]]]]:
     from index.chunking import sentence_spans
 
@@ -161,6 +192,15 @@ def test_questions_are_encoded_on_one_thread_without_changing_the_process(real_e
     alone = real_embedder.encode_queries(["who proposed sending troops?"])
     assert torch.get_num_threads() == before
     assert float(shared[0] @ alone[0]) >= 0.999
+
+
+def test_question_vectors_match_the_documents_encoder(real_embedder):
+    questions = ["who proposed sending troops?", "Where is Klietz?", "missiles " * 300]
+    fast = real_embedder.encode_queries(questions)
+    plain = real_embedder.encode_documents(questions)
+    assert fast.shape == (3, real_embedder.dim) and fast.dtype == np.float32
+    assert np.allclose(np.linalg.norm(fast, axis=1), 1.0, atol=1e-5)
+    assert (fast * plain).sum(axis=1).min() >= 0.995
 
 
 def test_a_sentence_past_the_token_limit_is_encoded_alone(real_embedder):
