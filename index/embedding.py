@@ -6,6 +6,7 @@ import importlib
 import logging
 import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -157,11 +158,13 @@ class SentenceTransformerEmbedder:
 
         passages = np.zeros((len(texts), self.dim), dtype=np.float32)
         sentences = [np.zeros((len(s), self.dim), dtype=np.float32) for s in spans]
-        missing: list[tuple[int, int]] = []
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        batches = [order[lo : lo + self.batch_size] for lo in range(0, len(order), self.batch_size)]
         tokenizer = self.model.tokenizer
-        for lo in range(0, len(order), self.batch_size):
-            idx = order[lo : lo + self.batch_size]
+
+        def encode_batch(idx: list[int]) -> list[tuple[int, int]]:
+            """Fill in one batch's vectors; return the spans the model could not see."""
+            missing = []
             enc = tokenizer(
                 [texts[i] for i in idx],
                 padding=True,
@@ -186,8 +189,23 @@ class SentenceTransformerEmbedder:
                         continue
                     vec = tokens[row][inside].mean(0)
                     sentences[i][j] = torch.nn.functional.normalize(vec, dim=0).numpy()
-            if progress:
-                progress(len(idx))
+            return missing
+
+        # One batch per core, each on one torch thread: matrices of one batch are too small to
+        # keep two threads busy (docs/benchmarks.md, "Indexing throughput").
+        streams = min(torch.get_num_threads(), len(batches))
+        missing: list[tuple[int, int]] = []
+        before = torch.get_num_threads()
+        if streams > 1:
+            torch.set_num_threads(1)
+        try:
+            with ThreadPoolExecutor(max(1, streams), thread_name_prefix="quotebot-embed") as pool:
+                for idx, part in zip(batches, pool.map(encode_batch, batches), strict=True):
+                    missing += part
+                    if progress:
+                        progress(len(idx))  # here, not in the workers: one thread reports
+        finally:
+            torch.set_num_threads(before)
         if missing:
             alone = self._encode([texts[i][slice(*spans[i][j])] for i, j in missing])
             for (i, j), vec in zip(missing, alone, strict=True):

@@ -123,3 +123,40 @@ def test_latency_report_has_a_ratio_per_peer():
     markdown = render_latency(report, "r.json")
     assert "| SQuAD answer latency p50 (ms, 3 questions) | 10.0 | 20.0 | 0.5 |" in markdown
     assert "| embed | 4.00 | 6.00 |" in markdown
+
+
+def test_indexing_benchmark_writes_whole_articles_and_reports_each_run(tmp_path):
+    from benchmarks.indexing import SQUAD, render, write_articles
+
+    if not SQUAD.is_file():
+        pytest.skip("needs ../shared/eval/squad")
+    assert write_articles(tmp_path / "articles") == 48
+    files = sorted((tmp_path / "articles").glob("*.txt"))
+    assert len(files) == 48
+    first = files[0].read_text(encoding="utf-8")
+    assert first.count("\n\n") > 10  # the title, then one paragraph after another
+    run = {
+        "precision": "bf16",
+        "batch_size": 32,
+        "passages": 3000,
+        "words_mean": 94.0,
+        "tokens_mean": 124.0,
+        "passages_per_s_warm": 101.5,
+        "cold_s": 40.0,
+    }
+    report = {
+        "date": "2026-11-21T21:00",
+        "commit": "abc1234",
+        "cores": 2,
+        "load_average_start": [1.0, 1.0, 1.0],
+        "load_average_end": [2.0, 2.0, 2.0],
+        "articles": 48,
+        "runs": [run, {**run, "precision": "fp32", "passages_per_s_warm": 45.0}],
+    }
+    rows = [
+        line
+        for line in render(report).splitlines()
+        if line.startswith("| bf16") or line.startswith("| fp32")
+    ]
+    assert rows[0].split("|")[6].strip() == "**101.5**" and rows[0].endswith("| 75.0 |")
+    assert rows[1].startswith("| fp32 | 32 |")

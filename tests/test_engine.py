@@ -180,6 +180,26 @@ def test_late_chunked_vectors_match_the_plain_encoder(real_embedder):
     assert total > 50 and own / total >= 0.8, (own, total)
 
 
+def test_batches_in_parallel_give_the_vectors_of_one_stream(real_embedder):
+    import torch
+
+    texts, spans = _news_passages()
+    before, batch_size = torch.get_num_threads(), real_embedder.batch_size
+    real_embedder.batch_size = 4  # several batches
+    torch.set_num_threads(2)  # two batches at a time, one thread each
+    try:
+        together, together_sent = real_embedder.encode_passages(texts, spans)
+        assert torch.get_num_threads() == 2
+        torch.set_num_threads(1)  # one batch after another
+        alone, alone_sent = real_embedder.encode_passages(texts, spans)
+    finally:
+        torch.set_num_threads(before)
+        real_embedder.batch_size = batch_size
+    assert len(texts) > 2 * 4
+    assert np.allclose(together, alone, atol=1e-3)
+    assert all(np.allclose(a, b, atol=1e-3) for a, b in zip(together_sent, alone_sent, strict=True))
+
+
 def test_questions_are_encoded_on_one_thread_without_changing_the_process(real_embedder):
     import torch
 
