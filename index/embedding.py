@@ -103,8 +103,8 @@ class SentenceTransformerEmbedder:
         return vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        """Straight through the model's modules: ``encode``'s batching and sorting cost about
-        a millisecond per question here, a sixth of the whole."""
+        """Straight through the model's modules: one question needs none of ``encode``'s
+        batching and sorting, and its time is most of an answer's."""
         import torch
 
         before = torch.get_num_threads()

@@ -17,7 +17,7 @@ class EmbeddingSettings:
     model_path: str = ""  # a local sentence-transformers folder; overrides ``package``
     precision: str = "auto"  # "auto" (bf16 where the CPU has it), "bf16" or "fp32"
     batch_size: int = 32
-    threads: int = 0  # torch threads for indexing; 0 keeps torch's default
+    threads: int = 0  # batches embedded at once, one torch thread each; 0 = one per core
     # Torch threads for one question. A short text gains little from a second thread, and on a
     # busy machine the team waits for a descheduled thread (docs/benchmarks.md, Speed).
     query_threads: int = 1
