@@ -73,6 +73,10 @@ class SentenceTransformerEmbedder:
 
         if threads:
             torch.set_num_threads(threads)
+        # What the process returns to after a question or a batch stream. Not "whatever it
+        # was before": calls overlap (a question during a reindex), and restoring a count
+        # another call had set for itself would leave the process stuck on one thread.
+        self.threads = torch.get_num_threads()
         self.model = SentenceTransformer(model_path, device="cpu", local_files_only=True)
         if precision == "auto":
             precision = "bf16" if cpu_has_bf16() else "fp32"
@@ -107,7 +111,6 @@ class SentenceTransformerEmbedder:
         batching and sorting, and its time is most of an answer's."""
         import torch
 
-        before = torch.get_num_threads()
         if self.query_threads:
             torch.set_num_threads(self.query_threads)
         try:
@@ -122,7 +125,7 @@ class SentenceTransformerEmbedder:
                 vecs = self.model.forward(dict(enc))["sentence_embedding"].float()
             vecs = torch.nn.functional.normalize(vecs, dim=-1).numpy()
         finally:
-            torch.set_num_threads(before)
+            torch.set_num_threads(self.threads)
         return np.ascontiguousarray(vecs, dtype=np.float32).reshape(len(texts), self.dim)
 
     def encode_documents(
@@ -193,9 +196,8 @@ class SentenceTransformerEmbedder:
 
         # One batch per core, each on one torch thread: matrices of one batch are too small to
         # keep two threads busy (docs/benchmarks.md, "Indexing throughput").
-        streams = min(torch.get_num_threads(), len(batches))
+        streams = min(self.threads, len(batches))
         missing: list[tuple[int, int]] = []
-        before = torch.get_num_threads()
         if streams > 1:
             torch.set_num_threads(1)
         try:
@@ -205,7 +207,7 @@ class SentenceTransformerEmbedder:
                     if progress:
                         progress(len(idx))  # here, not in the workers: one thread reports
         finally:
-            torch.set_num_threads(before)
+            torch.set_num_threads(self.threads)
         if missing:
             alone = self._encode([texts[i][slice(*spans[i][j])] for i, j in missing])
             for (i, j), vec in zip(missing, alone, strict=True):

@@ -184,20 +184,34 @@ def test_batches_in_parallel_give_the_vectors_of_one_stream(real_embedder):
     import torch
 
     texts, spans = _news_passages()
-    before, batch_size = torch.get_num_threads(), real_embedder.batch_size
+    threads, batch_size = real_embedder.threads, real_embedder.batch_size
     real_embedder.batch_size = 4  # several batches
-    torch.set_num_threads(2)  # two batches at a time, one thread each
     try:
+        real_embedder.threads = 2  # two batches at a time, one torch thread each
         together, together_sent = real_embedder.encode_passages(texts, spans)
         assert torch.get_num_threads() == 2
-        torch.set_num_threads(1)  # one batch after another
+        real_embedder.threads = 1  # one batch after another
         alone, alone_sent = real_embedder.encode_passages(texts, spans)
     finally:
-        torch.set_num_threads(before)
-        real_embedder.batch_size = batch_size
+        real_embedder.threads, real_embedder.batch_size = threads, batch_size
+        torch.set_num_threads(threads)
     assert len(texts) > 2 * 4
     assert np.allclose(together, alone, atol=1e-3)
     assert all(np.allclose(a, b, atol=1e-3) for a, b in zip(together_sent, alone_sent, strict=True))
+
+
+def test_overlapping_calls_leave_the_process_on_its_configured_threads(real_embedder):
+    import torch
+
+    torch.set_num_threads(1)  # as a batch stream or question still in flight has it
+    try:
+        real_embedder.encode_queries(["who proposed sending troops?"])
+        assert torch.get_num_threads() == real_embedder.threads
+        torch.set_num_threads(1)
+        real_embedder.encode_passages(["Macron spoke. NATO disagreed."], [[(0, 13), (14, 29)]])
+        assert torch.get_num_threads() == real_embedder.threads
+    finally:
+        torch.set_num_threads(real_embedder.threads)
 
 
 def test_questions_are_encoded_on_one_thread_without_changing_the_process(real_embedder):
