@@ -216,12 +216,12 @@ class Answerer:
         pending = self._fts_pool.submit(timed, lambda: full_text(snap, question, self.settings))
         qvec, embed_s = timed(lambda: self.embedder.encode_queries([question])[0])
         fts, fts_s = pending.result()
-        if watch is None:
-            return qvec, hybrid_search(snap, fts, qvec, self.settings)
-        watch.record("embed", embed_s)
-        watch.record("fts", fts_s)
-        watch.restart()
-        return qvec, hybrid_search(snap, fts, qvec, self.settings, lap=watch.lap)
+        if watch is not None:
+            watch.record("embed", embed_s)
+            watch.record("fts", fts_s)
+            watch.restart()
+        lap = watch.lap if watch is not None else None
+        return qvec, hybrid_search(snap, fts, qvec, self.settings, lap=lap)
 
     def _quotes(
         self, snap: Snapshot, question: str, qvec: Any, candidates: list[Candidate]
