@@ -8,7 +8,7 @@ from typing import Any
 
 SYSTEMS = ("quotebot", "txtai", "bm25s")
 PEERS = ("txtai", "bm25s")
-STAGES = ("embed", "fts", "dense", "fusion", "quotes", "format", "render")
+STAGES = ("embed", "fts", "dense", "fusion", "quotes", "read", "format", "render")
 
 NOTES = [
     "¹ A peer's quote is the whole text it returns (a SQuAD paragraph, or one of the ~110-word "

@@ -49,7 +49,7 @@ SQUAD = SHARED / "eval" / "squad" / "dev-v1.1.json.gz"
 NEWS = SHARED / "corpus" / "news"
 NEWS_DEV = SHARED / "eval" / "news-dev.jsonl"
 WARM_UP = "Who said what about the first results?"  # one untimed question before measuring
-STAGES = ("embed", "fts", "dense", "fusion", "quotes", "format", "render")
+STAGES = ("embed", "fts", "dense", "fusion", "quotes", "read", "format", "render")
 
 
 def since_start() -> float:

@@ -358,7 +358,7 @@ def plot(results: dict, path: Path) -> None:
 
 def tables(results: dict) -> str:
     """The Markdown tables of docs/benchmarks.md#scale."""
-    stages = ("embed", "fts", "dense", "fusion", "quotes", "format")
+    stages = ("embed", "fts", "dense", "fusion", "quotes", "read", "format")
     lines = [
         "| passages | kind | variant | p50 / p95 / p99 ms | "
         + " | ".join(stages)

@@ -302,7 +302,7 @@ def _evaluate_one(
     from retrieval.engine import Answerer
 
     config = services.config
-    # Evaluation answers every question: the highlight does not change any figure here.
+    # BEIR and SQuAD rank paragraphs; the answer spans are measured on QA files, as served.
     settings = dataclasses.replace(config.retrieval, highlight=False)
     if ev.is_beir(target):
         eval_dir = config.data_dir / "eval" / target.name

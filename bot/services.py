@@ -59,7 +59,7 @@ class Services:
         not built yet is not an error (an admin may build it from the chat): False says so.
         """
         answerer = self.answerer
-        answerer.highlighter  # noqa: B018 - loads the NER model now, not on a user's question
+        answerer.reader  # noqa: B018 - loads the spaCy model now, not on a user's question
         try:
             answerer.refresh()
         except IndexNotBuilt:

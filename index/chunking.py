@@ -71,8 +71,20 @@ _ABBREVIATIONS = frozenset(
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9À-Ý])")
 
 
+# A wire dateline opening a paragraph: "NEW YORK, FEB 26 - ", "GARDEN CITY, N.Y., March 2 - ",
+# "LONDON (Reuters) - ". It is a span of its own, so that a quote starts at the sentence.
+DATELINE = re.compile(
+    r"[A-Z][\w.'&]*(?: [A-Z][\w.'&]*){0,3}(?: ?, [A-Z][\w.'&]*(?: [A-Z][\w.'&]*){0,2}){0,2}"
+    r"(?: ?,? [A-Z][a-zA-Z]{2,8}\.? +\d{1,2}| \((?:Reuters?|AP|AFP|UPI|dpa)\))"
+    r" (?:-{1,2}|–|—) (?=\S)"
+)
+
+
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
-    """(start, end) of each sentence in ``text[start:end]``; a newline always ends a sentence."""
+    """(start, end) of each sentence in ``text[start:end]``.
+
+    Cleaning leaves one paragraph a line, so a newline always ends a sentence.
+    """
     end = len(text) if end is None else end
     spans: list[tuple[int, int]] = []
     pos = start
@@ -87,6 +99,10 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
 def _line_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
     spans = []
     cur = start
+    dateline = DATELINE.match(text, start, end)
+    if dateline:
+        spans.append((cur, dateline.end()))
+        cur = dateline.end()
     for m in _BOUNDARY.finditer(text, start, end):
         if _is_abbreviation(text, cur, m.start()) and text[m.start()] == ".":
             continue

@@ -1,18 +1,26 @@
 """Turn captured page text into article text: drop boilerplate, find the title, label comments.
 
 Real captures carry comment forms, paywall pitches, share buttons, "9 Min Read" lines and repeated
-headlines. They are removed line by line, so what is kept is verbatim and every later offset points
-into the cleaned text. Reader comments stay (people ask about them) but are marked by an offset.
+headlines. The text is first put back into paragraphs, one a line (hard-wrapped wire copy has its
+inner line breaks turned into spaces), and boilerplate is removed paragraph by paragraph, so what is
+kept is verbatim but for white space, and every later offset points into the cleaned text. Reader
+comments stay (people ask about them) but are marked by an offset.
 """
 
 from __future__ import annotations
 
+import html
 import re
+import statistics
 import unicodedata
 from dataclasses import dataclass
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]")
+# Control characters, zero-width spaces and soft hyphens: invisible, and they split words.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u00ad\u200b\ufeff]")
+# Entities left in plain text ("AT&amp;T"); only complete ones, so a bare "&" stays as it is.
+_ENTITY = re.compile(r"&(?:#\d{1,7}|#x[0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _BULLET = re.compile(r"^[\s•·▪●◦*\-–]+(?=\S)")
+_LIST_ITEM = re.compile(r"^[•·▪●◦*\-–]\s")
 
 # Lines that are page furniture wherever they appear.
 _BOILERPLATE = re.compile(
@@ -31,6 +39,7 @@ _BOILERPLATE = re.compile(
       | (?:follow\ us|subscribe)(?:\ on\ \w+|\ to\ our\ newsletter)?
       | all\ rights\ reserved.*|©.*|copyright\ ©?.*
       | (?:photo|image):?\ (?:getty|ap|reuters|afp)(?:\ images)?
+      | reuters?  # the wire's sign-off
     )[\s.!:]*$""",
     re.IGNORECASE | re.VERBOSE,
 )
@@ -76,17 +85,72 @@ class Cleaned:
 
 
 def normalize(text: str) -> str:
-    """Unify newlines and drop control characters and NULs; NFC so that equal text hashes equal."""
+    """Unify newlines, decode entities, drop control characters; NFC so equal text hashes equal."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n")
+    text = _ENTITY.sub(lambda m: html.unescape(m.group()), text)
     return unicodedata.normalize("NFC", _CONTROL.sub("", text))
+
+
+def paragraphs(text: str) -> list[str]:
+    """The text's paragraphs, each on one line with its inner line breaks turned into spaces.
+
+    Wire copy and e-mail are hard-wrapped: a line ends where the next word would not have fit,
+    and a paragraph ends at a blank line, an indented line, or a line that stops short. Web
+    captures put a paragraph per line; there a line is only continued by one that opens in
+    lower case after a line that does not end a sentence (a break inside a sentence).
+    """
+    lines = [ln.rstrip() for ln in normalize(text).split("\n")]
+    width = _wrap_width(lines)
+    out: list[str] = []
+    prev = ""  # the previous non-empty line, as it was (indentation kept)
+    for line in lines:
+        body = _BULLET.sub("", line).strip()
+        if not body:
+            prev = ""
+            continue
+        if out and prev and _continues(prev, line, width):
+            glue = "" if re.search(r"\w-$", out[-1]) and body[0].islower() else " "
+            out[-1] += glue + body
+        else:
+            out.append(body)
+        prev = line
+    return out
+
+
+def _wrap_width(lines: list[str]) -> int | None:
+    """The width a hard-wrapped text was wrapped at, or None for text with a paragraph a line."""
+    lengths = [len(ln) for ln in lines if ln.strip()]
+    if len(lengths) < 4:
+        return None
+    width = sorted(lengths)[int(0.9 * (len(lengths) - 1))]
+    if not 30 <= width <= 120 or statistics.median(lengths) < 0.6 * width:
+        return None
+    return width
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _continues(prev: str, line: str, width: int | None) -> bool:
+    """Does ``line`` carry on the paragraph that ``prev`` is part of?"""
+    body = line.strip()
+    if _LIST_ITEM.match(body):
+        return False
+    if width is None:
+        return body[0].islower() and not prev.rstrip().endswith((".", "!", "?", ":", ";", "”", '"'))
+    if _indent(line) and _indent(line) != _indent(prev):
+        return False  # an indented first line (or a sign-off set apart): a new paragraph
+    # The line before stopped although the first word of this one would have fitted.
+    first_word = body.split()[0]
+    return len(prev) + 1 + len(first_word) > width - 4 or body[0].islower()
 
 
 def clean(
     text: str, title: str = "", title_from_first_line: bool = True, comments: str = ""
 ) -> Cleaned:
     """Clean one article; ``comments`` (from an HTML extractor) are appended as the thread."""
-    lines = [_BULLET.sub("", ln).strip() for ln in normalize(text).split("\n")]
-    lines = [ln for ln in lines if ln]
+    lines = paragraphs(text)
     if title_from_first_line and lines and not title:
         title = lines[0].lstrip("#").strip()
         if _is_prose(title):
@@ -97,9 +161,7 @@ def clean(
 
     body = _drop_boilerplate(lines, title)
     split = _comment_start(body)
-    extra = [
-        ln for ln in (_BULLET.sub("", c).strip() for c in normalize(comments).split("\n")) if ln
-    ]
+    extra = paragraphs(comments)
     if extra:
         extra = _drop_boilerplate(extra, title)
         if split is None:

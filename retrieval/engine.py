@@ -15,11 +15,11 @@ import numpy as np
 
 from index.embedding import Embedder
 from index.snapshot import Snapshot, current_generation, open_snapshot
-from index.store import ArticleInfo, Catalog
+from index.store import ArticleInfo, Catalog, PassageRow, SentenceVectors
 
 from .answers import Answer, Result, SourceRef
-from .highlight import Highlighter
 from .quoting import Quote, merge_same_facts, select_quotes
+from .reading import Reader, SpacyReader
 from .search import Candidate, full_text, hybrid_search
 from .settings import RetrievalSettings
 
@@ -78,12 +78,12 @@ class Answerer:
         data_dir: Path,
         embedder: Embedder,
         settings: RetrievalSettings,
-        highlighter: Highlighter | None = None,
+        reader: Reader | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.embedder = embedder
         self.settings = settings
-        self._highlighter = highlighter
+        self._reader = reader
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
         # Full-text search runs here while the question is embedded: SQLite and torch both
@@ -106,10 +106,10 @@ class Answerer:
         self.snapshot()
 
     @property
-    def highlighter(self) -> Highlighter | None:
-        if self._highlighter is None and self.settings.highlight:
-            self._highlighter = Highlighter.load()
-        return self._highlighter
+    def reader(self) -> Reader | None:
+        if self._reader is None and self.settings.highlight:
+            self._reader = SpacyReader.load(self.embedder.encode_queries)
+        return self._reader
 
     # -- answering -------------------------------------------------------------------------------
     def ask(self, question: str, k: int = 3) -> Result:
@@ -119,9 +119,13 @@ class Answerer:
         watch = Stopwatch()
         snap = self.snapshot()
         qvec, candidates = self._candidates(snap, clean, watch)
-        quotes = self._quotes(snap, clean, qvec, candidates)
+        ranked, sentences = self._passages(snap, candidates)
+        quotes = select_quotes(clean, qvec, ranked, sentences, self.settings.max_quote_sentences)
+        quotes = [q for q in quotes if self._answers(q)]
         watch.lap("quotes")
-        if not quotes or not self._answers(quotes[0]):
+        quotes = self._read(clean, qvec, quotes, ranked, sentences)
+        watch.lap("read")
+        if not quotes:
             return Result(
                 question=question,
                 abstained=True,
@@ -130,14 +134,57 @@ class Answerer:
                 timings_ms=watch.timings,
             )
         # Merge before cutting weak answers, so that a second source of the best fact is kept.
-        groups = merge_same_facts(
-            [q for q in quotes if self._answers(q)], self.settings.merge_similarity
-        )
+        groups = merge_same_facts(quotes, self.settings.merge_similarity)
         floor = quotes[0].score - self.settings.max_score_gap
         groups = [g for g in groups if g[0].score >= floor][:k]
-        answers = tuple(self._answer(clean, group, i < 3) for i, group in enumerate(groups))
+        answers = tuple(self._answer(group) for group in groups)
         watch.lap("format")
         return Result(question=question, abstained=False, answers=answers, timings_ms=watch.timings)
+
+    def _read(
+        self,
+        question: str,
+        qvec: Any,
+        quotes: list[Quote],
+        ranked: list[tuple[PassageRow, float]],
+        sentences: dict[int, SentenceVectors],
+    ) -> list[Quote]:
+        """Find the answer spans in the best quotes' passages; quote around them, ranked by them.
+
+        A question that asks for a type (a person, a number, a date...) is answered only by
+        quotes holding a span of that type that stands in the right relation to its words:
+        with none, the reply is "I don't know" even when the topic is in the articles.
+        """
+        reader = self.reader
+        if reader is None or not quotes:
+            return quotes
+        asked = reader.analyze(question)
+        if not asked.typed:
+            return quotes
+        rows = [q.row for q in quotes[: self.settings.read_quotes]]
+        found = reader.read(asked, [(r.text, r.title) for r in rows])
+        spans = {
+            row.id: [
+                (row.start + s.start, row.start + s.end, s.score)
+                for s in row_spans
+                if s.score >= self.settings.min_span_score
+            ]
+            for row, row_spans in zip(rows, found, strict=True)
+        }
+        answered = select_quotes(
+            question,
+            qvec,
+            [(r, f) for r, f in ranked if spans.get(r.id)],
+            sentences,
+            self.settings.max_quote_sentences,
+            answers=spans,
+            answer_weight=self.settings.span_weight,
+        )
+        if not answered:
+            return []
+        # Quotes whose span the reader missed still follow, below every quote it found one in.
+        rest = [q for q in quotes if not spans.get(q.row.id)]
+        return answered + [q for q in rest if q.score < answered[-1].score]
 
     def _answers(self, quote: Quote) -> bool:
         """Calibrated on news-dev: close in meaning, or sharing most of the question's words."""
@@ -146,11 +193,8 @@ class Answerer:
             or quote.coverage >= self.settings.min_quote_coverage
         )
 
-    def _answer(self, question: str, group: list[Quote], highlight: bool) -> Answer:
+    def _answer(self, group: list[Quote]) -> Answer:
         lead = group[0]
-        span = None
-        if highlight and self.highlighter is not None:
-            span = self.highlighter.span(question, lead.text)
         sources = tuple(
             SourceRef(
                 id=q.row.article_id,
@@ -166,7 +210,7 @@ class Answerer:
         )
         return Answer(
             quote=lead.text,
-            highlight=span,
+            highlight=lead.answer,
             score=lead.score,
             sources=sources,
             passage_ids=tuple(q.row.id for q in group),
@@ -223,13 +267,19 @@ class Answerer:
         lap = watch.lap if watch is not None else None
         return qvec, hybrid_search(snap, fts, qvec, self.settings, lap=lap)
 
-    def _quotes(
-        self, snap: Snapshot, question: str, qvec: Any, candidates: list[Candidate]
-    ) -> list[Quote]:
+    def _passages(
+        self, snap: Snapshot, candidates: list[Candidate]
+    ) -> tuple[list[tuple[PassageRow, float]], dict[int, SentenceVectors]]:
+        """The best passages with their fused scores, and their sentences."""
         top = candidates[: self.settings.quote_passages]
         rows = snap.store.passages(c.passage_id for c in top)
         ranked = [(rows[c.passage_id], c.fused) for c in top if c.passage_id in rows]
-        sentences = snap.store.sentences(rows, snap.dim)
+        return ranked, snap.store.sentences(rows, snap.dim)
+
+    def _quotes(
+        self, snap: Snapshot, question: str, qvec: Any, candidates: list[Candidate]
+    ) -> list[Quote]:
+        ranked, sentences = self._passages(snap, candidates)
         return select_quotes(question, qvec, ranked, sentences, self.settings.max_quote_sentences)
 
     # -- catalogue -------------------------------------------------------------------------------

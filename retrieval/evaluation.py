@@ -197,6 +197,7 @@ def evaluate_qa(answerer: Answerer, path: Path, k: int = 3) -> dict[str, Any]:
         json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
     ]
     top1 = topk = src = answerable = abstain_ok = unanswerable = 0
+    span_ok = span_wrong = false_idk = 0
     misses, times = [], []
     if rows:
         answerer.ask(rows[0]["question"], k=k)  # loads the NER model: not a question's latency
@@ -211,16 +212,20 @@ def evaluate_qa(answerer: Answerer, path: Path, k: int = 3) -> dict[str, Any]:
                 misses.append(row["question"])
             continue
         answerable += 1
+        false_idk += result.abstained
         quotes = [a.quote for a in result.answers]
         first = bool(quotes) and contains_answer(quotes[0], row["answers"])
         anywhere = any(contains_answer(q, row["answers"]) for q in quotes[:k])
-        names = [Path(s.path or s.id).name for a in result.answers[:k] for s in a.sources]
         top1 += first
         topk += anywhere
-        src += (
-            any(n.startswith(tuple(row.get("sources", []))) for n in names)
-            if row.get("sources")
-            else 0
+        if first and result.answers[0].highlight_text:
+            if contains_answer(result.answers[0].highlight_text, row["answers"]):
+                span_ok += 1
+            else:
+                span_wrong += 1
+        gold = tuple(row.get("sources", []))
+        src += bool(gold) and any(
+            _is_source(s, gold) for a in result.answers[:k] for s in a.sources
         )
         if not anywhere:
             misses.append(row["question"])
@@ -230,7 +235,16 @@ def evaluate_qa(answerer: Answerer, path: Path, k: int = 3) -> dict[str, Any]:
         "top1_hit": round(top1 / answerable, 4) if answerable else None,
         f"top{k}_hit": round(topk / answerable, 4) if answerable else None,
         "source_hit": round(src / answerable, 4) if answerable else None,
+        # of the top-1 hits: the bold span holds a gold answer / a bold span that does not
+        "span_hit": round(span_ok / top1, 4) if top1 else None,
+        "wrong_spans": span_wrong,
         "abstention": round(abstain_ok / unanswerable, 4) if unanswerable else None,
+        "false_idk": false_idk,
         "misses": misses,
         "ask_latency": percentiles(times),
     }
+
+
+def _is_source(source: Any, gold: tuple[str, ...]) -> bool:
+    """A gold source is an article id (JSONL corpora) or a file name prefix (news-dev)."""
+    return source.id in gold or Path(source.path or source.id).name.startswith(gold)

@@ -57,6 +57,7 @@ class Quote:
     similarity: float  # best sentence cosine to the question
     coverage: float  # share of the question's (idf-weighted) words that the quote contains
     vector: np.ndarray  # mean of its sentence vectors, normalised; used to merge same facts
+    answer: tuple[int, int] | None = None  # the answer span inside ``text``, once read
 
 
 def select_quotes(
@@ -65,12 +66,16 @@ def select_quotes(
     rows: Sequence[tuple[PassageRow, float]],
     sentences: dict[int, SentenceVectors],
     max_sentences: int = 3,
+    answers: dict[int, list[tuple[int, int, float]]] | None = None,
+    answer_weight: float = 0.0,
 ) -> list[Quote]:
     """The best window of 1..``max_sentences`` sentences of each passage, best first.
 
     A window scores its best sentence's cosine plus how much of the question it covers, with
     words weighted by how rare they are among the candidate sentences: "disavowed" tells more
-    than "troops" in an article about troops.
+    than "troops" in an article about troops. With ``answers`` (answer spans per passage id,
+    as article offsets with their scores) a window must hold one, and its best span adds
+    ``answer_weight`` times its score: the quote is then the sentences around the answer.
     """
     rows = [(r, f) for r, f in rows if r.id in sentences and sentences[r.id].spans]
     if not rows:
@@ -101,7 +106,7 @@ def select_quotes(
     for row, fused in rows:
         sv = sentences[row.id]
         cos = sv.vectors @ qvec.reshape(-1)
-        best: tuple[float, int, int, float, float] | None = None
+        best: tuple[float, int, int, float, float, tuple[int, int, float] | None] | None = None
         n = len(sv.spans)
         single = [
             float(cos[i]) + LEXICAL_WEIGHT * _coverage(terms[row.id][i], weights, total)
@@ -127,10 +132,19 @@ def select_quotes(
                 )
                 if lo > 0 and leans[row.id][lo]:
                     score -= LENGTH_PENALTY  # it starts mid-thought: what it refers to is missing
+                answer = None
+                if answers is not None:
+                    a, b = sv.spans[lo][0], sv.spans[hi][1]
+                    inside = [c for c in answers.get(row.id, ()) if a <= c[0] and c[1] <= b]
+                    if not inside:
+                        continue
+                    answer = max(inside, key=lambda c: c[2])
+                    score += answer_weight * answer[2]
                 if best is None or score > best[0]:
-                    best = (score, lo, hi, float(cos[lo : hi + 1].max()), coverage)
-        assert best is not None
-        score, lo, hi, sim, coverage = best
+                    best = (score, lo, hi, float(cos[lo : hi + 1].max()), coverage, answer)
+        if best is None:
+            continue
+        score, lo, hi, sim, coverage, answer = best
         start, end = sv.spans[lo][0], sv.spans[hi][1]
         vec = sv.vectors[lo : hi + 1].mean(axis=0)
         vec /= np.linalg.norm(vec) or 1.0
@@ -144,6 +158,7 @@ def select_quotes(
                 similarity=sim,
                 coverage=coverage,
                 vector=vec,
+                answer=None if answer is None else (answer[0] - start, answer[1] - start),
             )
         )
     quotes.sort(key=lambda q: -q.score)

@@ -25,4 +25,9 @@ class RetrievalSettings:
     min_quote_coverage: float = 0.6
     max_score_gap: float = 0.25  # answers scoring this far below the best one are not shown
     merge_similarity: float = 0.7  # quotes this similar are the same fact from several sources
-    highlight: bool = True  # mark the answer span with spaCy NER
+    highlight: bool = True  # find and mark the answer span (spaCy: parser and NER)
+    # Typed questions (who, when, how many...): the best quotes read for an answer span, the
+    # span score a quote needs to answer, and how much that score counts in the ranking.
+    read_quotes: int = 6
+    min_span_score: float = 0.5
+    span_weight: float = 0.3

@@ -18,7 +18,7 @@ def test_every_answer_stage_is_timed(tmp_path, fake_embedder):
     answerer = Answerer(tmp_path, fake_embedder, RetrievalSettings(highlight=False))
     result = answerer.ask("Who disavowed Macron's statement about ground troops?")
     assert not result.abstained
-    assert list(result.timings_ms) == ["embed", "fts", "dense", "fusion", "quotes", "format"]
+    assert list(result.timings_ms) == ["embed", "fts", "dense", "fusion", "quotes", "read", "format"]
     assert all(ms >= 0 for ms in result.timings_ms.values())
 
 

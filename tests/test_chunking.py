@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -25,6 +26,24 @@ def test_abbreviations_and_initials_do_not_end_sentences():
 def test_quotes_and_newlines_end_sentences():
     text = "He said “we will win.” Then he left!\nNew line here"
     assert _sentences(text) == ["He said “we will win.”", "Then he left!", "New line here"]
+
+
+@pytest.mark.parametrize(
+    ("text", "dateline"),
+    [
+        ("NEW YORK, FEB 26 - Diamond Shamrock Corp said so.", "NEW YORK, FEB 26 -"),
+        ("GARDEN CITY, N.Y., March 2 - Esselte said so.", "GARDEN CITY, N.Y., March 2 -"),
+        ("OAKLAND , N.J., March 2 - DRS said so.", "OAKLAND , N.J., March 2 -"),
+        ("LONDON (Reuters) - The bank said so.", "LONDON (Reuters) -"),
+    ],
+)
+def test_a_wire_dateline_is_a_span_of_its_own(text, dateline):
+    assert _sentences(text) == [dateline, text[len(dateline) + 1 :]]
+
+
+def test_a_sentence_that_merely_opens_with_a_name_is_not_a_dateline():
+    text = "Paris, France and Berlin agreed on March 2 - a first."
+    assert _sentences(text) == [text]
 
 
 def test_passages_overlap_and_respect_the_comment_boundary():

@@ -1,0 +1,167 @@
+"""What a question asks for: the answer's type, the noun it names or counts, and its role.
+
+"Who proposed troops?" wants a person or organisation that is the subject of "propose";
+"how many shares ..." a number of shares; "which newspaper" an organisation; "why" a reason.
+The type decides which spans can answer, and a typed question with no span of its type in the
+sentences about it gets "I don't know".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .quoting import content_terms
+
+PEOPLE = ("PERSON", "ORG", "NORP", "GPE")
+ORGS = ("ORG", "NORP", "GPE")
+PLACES = ("GPE", "LOC", "FAC")
+TIMES = ("DATE", "TIME")
+MONEY = ("MONEY", "QUANTITY", "CARDINAL", "PERCENT")
+NUMBERS = ("CARDINAL", "QUANTITY", "MONEY", "PERCENT")
+PERCENTS = ("PERCENT", "CARDINAL", "QUANTITY")
+
+# The noun after "which"/"what" decides the type: "which company" is an organisation.
+_HEADS: list[tuple[str, str, tuple[str, ...]]] = [
+    (
+        r"countr|nation|state|capital|cit(?:y|ies)|region|territor|place|town|province",
+        "place",
+        PLACES + ("NORP",),
+    ),
+    (
+        r"outlet|newspaper|paper|agency|organi[sz]ation|compan|firm|bank|alliance|group|media|"
+        r"broadcaster|unit|subsidiar|division|maker|buyer|bidder|investor|party|network|exchange",
+        "organisation",
+        ORGS,
+    ),
+    (
+        r"leader|president|minister|chancellor|person|people|official|politician|ambassador|"
+        r"spokes|secretary|general|chairman|executive|analyst|man|woman|director|head",
+        "person",
+        PEOPLE,
+    ),
+    (r"year|date|day|month|week|time|period", "date", TIMES),
+    (r"price|cost|value|amount|sum|fee|valuation|bid|offer|premium", "money", MONEY),
+    (r"percent|percentage|share of|stake|proportion|rate", "percent", PERCENTS),
+    (r"number|total|count", "number", NUMBERS),
+]
+_WH = re.compile(
+    r"\b(who|whom|whose|where|when|why|which|what|how(?: many| much| long| old| far| big)?)\b",
+    re.I,
+)
+_YES_NO = re.compile(
+    r"^(?:is|are|was|were|am|do|does|did|can|could|shall|should|will|would|may|might|must|has|"
+    r"have|had)\b",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question read for its answer: what type, about which words, in which role."""
+
+    text: str
+    kind: str  # person, place, date, money, number, percent, organisation, reason, yes-no, other
+    labels: tuple[str, ...]  # entity labels that can answer it, likeliest first; () = untyped
+    head: str | None = None  # the noun it counts or names ("share" in "how many shares")
+    verb: str | None = None  # lemma of its main verb ("propose")
+    subject: bool = False  # the question word is the verb's subject: the answer does the verb
+    names: frozenset[str] = frozenset()  # terms of the names it mentions ("gulfex", "chemlawn")
+    name_runs: tuple[tuple[str, ...], ...] = ()  # its names of several words ("United States")
+
+    @property
+    def typed(self) -> bool:
+        return bool(self.labels)
+
+
+def analyze(question: str, doc: Any = None) -> Question:
+    """Read the question's type from its question word and the noun after it.
+
+    ``doc`` is the question parsed by spaCy, when a parser is loaded: it gives the main verb
+    and whether the question word is its subject.
+    """
+    verb, subject, parsed_head = _parse(doc)
+    names = _names(question, doc)
+    runs = tuple(
+        tuple(m.group().split()) for m in re.finditer(r"\b[A-Z]\w+(?: [A-Z]\w+)+", question)
+    )
+    return dataclasses.replace(
+        _classify(question, verb, subject, parsed_head), names=names, name_runs=runs
+    )
+
+
+def _classify(question: str, verb: str | None, subject: bool, parsed_head: str | None) -> Question:
+    if _YES_NO.match(question.strip()):
+        return Question(question, "yes-no", (), verb=verb)
+    m = _WH.search(question)
+    if not m:
+        return Question(question, "other", (), verb=verb)
+    wh = " ".join(m.group(1).lower().split())
+    after = question[m.end() : m.end() + 60].lower()
+    head = parsed_head or _first_content_word(after)
+    if wh in ("who", "whom", "whose"):
+        # "Who is the chief executive of X": a person, named beside the role.
+        role = re.match(r"\s+(?:is|was|are|were)\s+(?:the\s+|a\s+)?(?:\w+\s+)?(\w+)", after)
+        if role and re.match(_HEADS[2][0], role.group(1)):
+            role_term = next(iter(content_terms(role.group(1))), None)
+            return Question(question, "person", ("PERSON",), head=role_term, verb=verb)
+        return Question(question, "person", PEOPLE, verb=verb, subject=subject)
+    if wh == "where":
+        return Question(question, "place", PLACES, verb=verb)
+    if wh == "when":
+        return Question(question, "date", TIMES, verb=verb)
+    if wh == "why":
+        return Question(question, "reason", (), verb=verb)
+    if wh == "how many":
+        return Question(question, "number", NUMBERS, head=head, verb=verb)
+    if wh == "how much":  # "how much is the buyer paying": the noun after is not what is counted
+        return Question(question, "money", MONEY, head=parsed_head, verb=verb)
+    if wh in ("how long", "how old"):
+        return Question(question, "date", TIMES + ("QUANTITY", "CARDINAL"), head=head, verb=verb)
+    if wh in ("how far", "how big"):
+        return Question(question, "number", ("QUANTITY", "CARDINAL"), head=head, verb=verb)
+    if wh == "how":
+        return Question(question, "other", (), verb=verb)
+    # which / what: typed by the noun asked about ("which two Japanese steelmakers"), when it
+    # names a kind of thing; without a parse, by the words right after the question word.
+    where = parsed_head or after
+    for pattern, kind, labels in _HEADS:
+        if re.match(r"\s*(?:\w+\s+){0,1}?\w*(?:" + pattern + ")", where):
+            return Question(question, kind, labels, head=head, verb=verb, subject=subject)
+    return Question(question, "other", (), head=head, verb=verb)
+
+
+def _names(question: str, doc: Any) -> frozenset[str]:
+    """Terms of the proper names in the question: capitalised words past the first, or PROPN."""
+    words = re.findall(r"\w[\w'.&-]*", question)
+    named = {w for w in words[1:] if w[0].isupper()}
+    if doc is not None:
+        named |= {t.text for t in doc if t.pos_ == "PROPN" and t.tag_ not in ("WP", "WDT")}
+    return frozenset(t for w in named for t in content_terms(w))
+
+
+def _first_content_word(after: str) -> str | None:
+    return next((t for w in re.findall(r"[a-z]+", after)[:3] for t in content_terms(w)), None)
+
+
+def _parse(doc: Any) -> tuple[str | None, bool, str | None]:
+    """The main verb's lemma, whether the question word is its subject, and the asked noun."""
+    if doc is None:
+        return None, False, None
+    verbs = [t for t in doc if t.pos_ in ("VERB", "AUX") and t.dep_ not in ("aux", "auxpass")]
+    root = next((t for t in verbs if t.dep_ == "ROOT"), verbs[0] if verbs else None)
+    verb = None
+    if root is not None and root.lemma_.lower() not in ("be", "have", "do"):
+        verb = root.lemma_.lower()
+    wh = next((t for t in doc if t.tag_ in ("WP", "WDT", "WRB", "WP$")), None)
+    subject, head = False, None
+    if wh is not None:
+        asked = wh.head if wh.dep_ in ("det", "advmod") and wh.head.pos_ != "VERB" else wh
+        if asked.lower_ in ("many", "much"):
+            asked = asked.head
+        subject = asked.dep_ in ("nsubj", "nsubjpass")
+        if asked is not wh and asked.pos_ in ("NOUN", "PROPN"):
+            head = asked.lemma_.lower()
+    return verb, subject, head

@@ -1,0 +1,87 @@
+"""Question types, answer spans and typed abstention: the reader on sentences of our own, and
+the design card's example on the real articles."""
+
+from __future__ import annotations
+
+import pytest
+
+from retrieval.questions import PEOPLE, analyze
+from retrieval.reading import SpacyReader
+from retrieval.settings import RetrievalSettings
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("who bought gulfex", "person"),
+        ("Which company made a tender offer?", "organisation"),
+        ("which newspaper reported it first", "organisation"),
+        ("How many shares does each holder get?", "number"),
+        ("how much is the buyer paying", "money"),
+        ("What price did Marriott get?", "money"),
+        ("When does the offer expire?", "date"),
+        ("Where is the unit based?", "place"),
+        ("Which countries lobbied for jets?", "place"),
+        ("Why does Penril want to sell Triplett?", "reason"),
+        ("Do the Thomases want control?", "yes-no"),
+        ("What did the shortage force them to do?", "other"),
+    ],
+)
+def test_the_question_word_and_its_noun_give_the_answer_type(question, kind):
+    assert analyze(question).kind == kind
+
+
+def test_untyped_questions_ask_for_no_span_and_who_asks_for_people():
+    assert not analyze("Why does Penril want to sell Triplett?").typed
+    assert not analyze("Do the Thomases want control?").typed
+    assert analyze("who proposed troops?").labels == PEOPLE
+
+
+def test_who_is_the_role_of_x_wants_a_person_named_beside_the_role():
+    asked = analyze("Who is the chief executive of Waste Management?")
+    assert asked.labels == ("PERSON",) and asked.head == "executive"
+
+
+@pytest.fixture(scope="module")
+def reader() -> SpacyReader:
+    return SpacyReader.load()
+
+
+def _best(reader: SpacyReader, question: str, text: str) -> tuple[str | None, float]:
+    asked = reader.analyze(question)
+    (spans,) = reader.read(asked, [(text, "")])
+    return (text[spans[0].start : spans[0].end], spans[0].score) if spans else (None, 0.0)
+
+
+def test_the_one_who_does_the_asked_verb_beats_the_one_who_rejects_it(reader):
+    text = (
+        "The Kremlin dismissed the proposed troop deployment. "
+        "Earlier, Anna Berg proposed sending troops to the border."
+    )
+    assert _best(reader, "who proposed troops?", text)[0] == "Anna Berg"
+
+
+def test_a_figure_counts_the_asked_noun_and_marks_are_not_part_of_a_name(reader):
+    text = "<Acme Corp> said it will pay 120 mln dlrs for the 300-room hotel and its 40 shops."
+    assert _best(reader, "How many rooms does the hotel have?", text)[0] == "300-room"
+    assert _best(reader, "How much will Acme pay for the hotel?", text)[0] == "120 mln dlrs"
+    assert _best(reader, "Who is buying the hotel?", text)[0] == "Acme Corp"
+
+
+def test_a_question_is_not_answered_by_a_figure_of_something_else(reader):
+    text = "France will deliver Mirage 2000 fighter jets capable of carrying the missiles."
+    span, score = _best(reader, "how many missiles were delivered?", text)
+    assert span is None or score < RetrievalSettings().min_span_score
+
+
+@pytest.mark.model
+def test_design_card_who_proposed_troops(news_answerer):
+    result = news_answerer.ask("who proposed troops?")
+    first = result.answers[0]
+    assert "Macron" in first.quote and first.highlight_text in ("Emmanuel Macron", "Macron")
+    assert not any(a.highlight_text == "Kremlin" for a in result.answers)
+
+
+@pytest.mark.model
+def test_a_typed_question_the_articles_do_not_answer_gets_i_dont_know(news_answerer):
+    assert news_answerer.ask("how many missiles were delivered?").abstained
