@@ -264,9 +264,19 @@ def serve(ctx: click.Context) -> None:
 @click.option("--split", default="test", show_default=True, help="BEIR qrels split.")
 @click.option("--limit", type=int, help="Evaluate only this many queries per dataset.")
 @click.option("--json", "as_json", is_flag=True, help="Print figures as JSON lines.")
+@click.option(
+    "--articles",
+    metavar="A-B",
+    help="SQuAD: ask only the questions of articles A to B (file order, all paragraphs indexed).",
+)
 @click.pass_context
 def evaluate(
-    ctx: click.Context, paths: tuple[Path, ...], split: str, limit: int | None, as_json: bool
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    split: str,
+    limit: int | None,
+    as_json: bool,
+    articles: str | None,
 ) -> None:
     """Measure quality: BEIR folders, SQuAD .json(.gz), and QA .jsonl files (news-dev).
 
@@ -288,21 +298,30 @@ def evaluate(
         )
         for target in targets:
             with friendly_errors():
-                figures = _evaluate_one(services, target, split, limit)
+                figures = _evaluate_one(services, target, split, limit, _range(articles))
             if as_json:
                 click.echo(json.dumps(figures))
             else:
                 click.echo(" ".join(f"{k}={v}" for k, v in figures.items()))
 
 
+def _range(text: str | None) -> range | None:
+    if text is None:
+        return None
+    first, sep, last = text.partition("-")
+    if not (sep and first.isdigit() and last.isdigit() and int(first) <= int(last)):
+        raise click.BadParameter(f"{text!r}: give a range such as 24-47", param_hint="--articles")
+    return range(int(first), int(last) + 1)
+
+
 def _evaluate_one(
-    services: Services, target: Path, split: str, limit: int | None
+    services: Services, target: Path, split: str, limit: int | None, articles: range | None
 ) -> dict[str, Any]:
     from retrieval import evaluation as ev
     from retrieval.engine import Answerer
 
     config = services.config
-    # BEIR and SQuAD rank paragraphs; the answer spans are measured on QA files, as served.
+    # BEIR ranks documents: claims ask for no span, so the reader is left out there.
     settings = dataclasses.replace(config.retrieval, highlight=False)
     if ev.is_beir(target):
         eval_dir = config.data_dir / "eval" / target.name
@@ -314,7 +333,10 @@ def _evaluate_one(
         eval_dir = config.data_dir / "eval" / "squad"
         corpus = ev.squad_paragraphs(target, config.data_dir / "eval" / "squad-paragraphs.jsonl")
         _eval_index(services, eval_dir, corpus)
-        return ev.evaluate_squad(Answerer(eval_dir, services.embedder, settings), target, limit)
+        reader = services.answerer.reader  # the bold span is measured as users get it
+        return ev.evaluate_squad(
+            Answerer(eval_dir, services.embedder, config.retrieval, reader), target, limit, articles
+        )
     if target.suffix == ".jsonl":
         return ev.evaluate_qa(services.answerer, target)
     raise QuotebotError(f"{target}: not a BEIR folder, SQuAD .json or QA .jsonl file")

@@ -18,11 +18,13 @@ from typing import Any
 from index.builder import Progress, update_index
 from index.embedding import Embedder, load_embedder
 from index.errors import IndexNotBuilt, IngestError, QuotebotError
+from index.parsing import Parser
 from index.records import Document, IndexSummary
 from index.sources import ANY_ADDRESS, fetch_url, read_file, safe_upload_name, url_key
 from index.store import ArticleInfo, Catalog
 from retrieval.answers import Result
 from retrieval.engine import Answerer
+from retrieval.reading import SpacyReader
 
 from .config import Config
 
@@ -51,6 +53,12 @@ class Services:
             if self._answerer is None:
                 self._answerer = Answerer(self.config.data_dir, embedder, self.config.retrieval)
             return self._answerer
+
+    @property
+    def parser(self) -> Parser | None:
+        """The answer reader's parser, so that passages are parsed once, when indexed."""
+        reader = self.answerer.reader
+        return reader.parser if isinstance(reader, SpacyReader) else None
 
     def warm_up(self) -> bool:
         """Load the models and open the served index before the first question arrives.
@@ -88,6 +96,7 @@ class Services:
                 progress=progress,
                 prune=prune,
                 rebuild=rebuild,
+                parser=self.parser,
             )
         if self._answerer is not None:
             self._answerer.refresh()

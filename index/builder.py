@@ -31,6 +31,7 @@ from .errors import (
     ModelMismatch,
     QuotebotError,
 )
+from .parsing import Parser
 from .records import Article, Document, IndexSummary, Passage, Skipped
 from .settings import ChunkSettings, IngestSettings, VectorSettings
 from .snapshot import (
@@ -208,8 +209,12 @@ def update_index(
     progress: Progress | None = None,
     prune: bool = True,
     rebuild: bool = False,
+    parser: Parser | None = None,
 ) -> IndexSummary:
-    """Bring the index in ``data_dir`` up to date with the articles under ``paths``."""
+    """Bring the index in ``data_dir`` up to date with the articles under ``paths``.
+
+    With a ``parser`` each new passage's parse is stored too, for the answer reader.
+    """
     chunking = chunking or ChunkSettings()
     vectors = vectors or VectorSettings()
     ingest = ingest or IngestSettings()
@@ -224,7 +229,7 @@ def update_index(
         gen = new_generation(data_dir)
         try:
             changed = _build_generation(
-                old, gen, scan, embedder, chunking, vectors, prune, summary, report
+                old, gen, scan, embedder, chunking, vectors, prune, summary, report, parser
             )
             if changed:
                 report("saving", 0, 1)
@@ -251,6 +256,7 @@ def _build_generation(
     prune: bool,
     summary: IndexSummary,
     report: Progress,
+    parser: Parser | None = None,
 ) -> bool:
     """Fill ``gen`` from ``old`` plus the scanned documents; True when anything changed."""
     old_vecs = None
@@ -328,7 +334,7 @@ def _build_generation(
                 removed += store.delete_article(article.id)
         vecs.remove(removed)
 
-        _embed_and_store(store, vecs, todo, embedder, chunking, summary, report)
+        _embed_and_store(store, vecs, todo, embedder, chunking, summary, report, parser)
         vecs = vecs.fit(vector_settings)  # kind or size changed: retrain or convert
         store.set_meta("model", embedder.name)
         store.set_meta("dim", str(embedder.dim))
@@ -348,6 +354,7 @@ def _embed_and_store(
     chunking: ChunkSettings,
     summary: IndexSummary,
     report: Progress,
+    parser: Parser | None = None,
 ) -> None:
     planned = [(a, chunk(a.id, a.text, a.comments_start, chunking)) for a in articles]
     texts: list[str] = []
@@ -370,12 +377,21 @@ def _embed_and_store(
 
     report("embedding", 0, total)
     matrix, sentence_vecs = embedder.encode_passages(texts, local, progress=tick)
+    parses = None
+    if parser is not None:
+        report("parsing", 0, total)
+        parses = [p.to_json() for p in parser.parse([p.text for _, ps in planned for p in ps])]
+        report("parsing", total, total)
     next_id = store.max_passage_id() + 1
     row = 0
     for article, passages in planned:
         rows = range(row, row + len(passages))
         ids = store.add_article(
-            article, passages, next_id, [(spans[r], sentence_vecs[r]) for r in rows]
+            article,
+            passages,
+            next_id,
+            [(spans[r], sentence_vecs[r]) for r in rows],
+            None if parses is None else parses[row : row + len(passages)],
         )
         vecs.add(ids, matrix[row : row + len(passages)])
         row += len(passages)

@@ -16,7 +16,7 @@ import sqlite_utils
 from .errors import IndexCorrupt
 from .records import Article, Passage
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 REQUIRED_TABLES = frozenset(["meta", "articles", "passages", "sentences", "passages_fts"])
 
 # Question words and glue that would only add noise to an OR query.
@@ -300,6 +300,15 @@ class Store:
                 create_triggers=True,
                 replace=True,
             )
+        if version < 2:
+            # Each passage's spaCy parse (index/parsing.py), so that finding the answer span
+            # costs no parsing at question time. Optional: a passage without one is parsed then.
+            self.db["parses"].create(
+                {"passage_id": int, "parse": str},
+                pk="passage_id",
+                foreign_keys=[("passage_id", "passages", "id")],
+                if_not_exists=True,
+            )
         self.set_meta("schema_version", str(SCHEMA_VERSION))
 
     # -- metadata --------------------------------------------------------------------------------
@@ -328,11 +337,12 @@ class Store:
     def delete_article(self, article_id: str) -> list[int]:
         """Remove an article and its passages; returns the passage ids whose vectors must go."""
         ids = self.passage_ids_of(article_id)
-        self.conn.execute(
-            "delete from sentences where passage_id in "
-            "(select id from passages where article_id = ?)",
-            [article_id],
-        )
+        for table in ("sentences", "parses"):
+            self.conn.execute(
+                f"delete from {table} where passage_id in "
+                "(select id from passages where article_id = ?)",
+                [article_id],
+            )
         self.conn.execute("delete from passages where article_id = ?", [article_id])
         self.conn.execute("delete from articles where id = ?", [article_id])
         return ids
@@ -343,6 +353,7 @@ class Store:
         passages: Sequence[Passage],
         first_id: int,
         sentences: Sequence[tuple[list[tuple[int, int]], np.ndarray]],
+        parses: Sequence[str] | None = None,
     ) -> list[int]:
         self.db["articles"].insert(
             {
@@ -378,6 +389,11 @@ class Store:
             }
             for pid, (spans, vecs) in zip(ids, sentences, strict=True)
         )
+        if parses is not None:
+            self.db["parses"].insert_all(
+                {"passage_id": pid, "parse": parse}
+                for pid, parse in zip(ids, parses, strict=True)
+            )
         return ids
 
     def max_passage_id(self) -> int:
@@ -452,6 +468,14 @@ class Store:
             vecs = np.frombuffer(blob, dtype=np.float16).astype(np.float32).reshape(-1, dim)
             out[pid] = SentenceVectors([tuple(s) for s in json.loads(spans)], vecs)
         return out
+
+    def parses(self, ids: Iterable[int]) -> dict[int, str]:
+        """passage id -> its stored parse (JSON), for the passages that have one."""
+        ids = list(ids)
+        if not ids or not self.db["parses"].exists():
+            return {}
+        sql = f"select passage_id, parse from parses where passage_id in ({','.join('?' * len(ids))})"
+        return dict(self.conn.execute(sql, ids).fetchall())
 
     def passage_articles(self, ids: Iterable[int]) -> dict[int, str]:
         """passage id -> article id, for ranking whole articles."""

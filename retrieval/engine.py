@@ -14,12 +14,14 @@ from typing import Any, TypeVar
 import numpy as np
 
 from index.embedding import Embedder
+from index.parsing import Parsed
 from index.snapshot import Snapshot, current_generation, open_snapshot
 from index.store import ArticleInfo, Catalog, PassageRow, SentenceVectors
 
 from .answers import Answer, Result, SourceRef
+from .questions import Question
 from .quoting import Quote, merge_same_facts, select_quotes
-from .reading import Reader, SpacyReader
+from .reading import Reader, ReadPassage, SpacyReader
 from .search import Candidate, full_text, hybrid_search
 from .settings import RetrievalSettings
 
@@ -108,7 +110,8 @@ class Answerer:
     @property
     def reader(self) -> Reader | None:
         if self._reader is None and self.settings.highlight:
-            self._reader = SpacyReader.load(self.embedder.encode_queries)
+            # Word vectors tell a synonym of the question's verb ("acquired" for "bought").
+            self._reader = SpacyReader.load(getattr(self.embedder, "encode_words", None))
         return self._reader
 
     # -- answering -------------------------------------------------------------------------------
@@ -118,12 +121,18 @@ class Answerer:
             return Result(question=question, abstained=True, message=NO_WORDS)
         watch = Stopwatch()
         snap = self.snapshot()
+        # The question is parsed for what it asks while it is embedded (spaCy and torch both
+        # release the GIL): the parse costs no time of its own on two cores.
+        reader = self.reader
+        asking = self._fts_pool.submit(reader.analyze, clean) if reader is not None else None
         qvec, candidates = self._candidates(snap, clean, watch)
+        asked = asking.result() if asking is not None else None
         ranked, sentences = self._passages(snap, candidates)
         quotes = select_quotes(clean, qvec, ranked, sentences, self.settings.max_quote_sentences)
         quotes = [q for q in quotes if self._answers(q)]
         watch.lap("quotes")
-        quotes = self._read(clean, qvec, quotes, ranked, sentences)
+        if asked is not None and asked.typed:
+            quotes = self._read(snap, asked, qvec, quotes, ranked, sentences)
         watch.lap("read")
         if not quotes:
             return Result(
@@ -143,7 +152,8 @@ class Answerer:
 
     def _read(
         self,
-        question: str,
+        snap: Snapshot,
+        asked: Question,
         qvec: Any,
         quotes: list[Quote],
         ranked: list[tuple[PassageRow, float]],
@@ -156,13 +166,20 @@ class Answerer:
         with none, the reply is "I don't know" even when the topic is in the articles.
         """
         reader = self.reader
-        if reader is None or not quotes:
-            return quotes
-        asked = reader.analyze(question)
-        if not asked.typed:
+        assert reader is not None  # ``asked`` came from it
+        if not quotes:
             return quotes
         rows = [q.row for q in quotes[: self.settings.read_quotes]]
-        found = reader.read(asked, [(r.text, r.title) for r in rows])
+        stored = snap.store.parses(r.id for r in rows)
+        found = reader.read(
+            asked,
+            [
+                ReadPassage(r.text, r.title, Parsed.from_json(r.text, stored[r.id]))
+                if r.id in stored
+                else ReadPassage(r.text, r.title)
+                for r in rows
+            ],
+        )
         spans = {
             row.id: [
                 (row.start + s.start, row.start + s.end, s.score)
@@ -172,7 +189,7 @@ class Answerer:
             for row, row_spans in zip(rows, found, strict=True)
         }
         answered = select_quotes(
-            question,
+            asked.text,
             qvec,
             [(r, f) for r, f in ranked if spans.get(r.id)],
             sentences,

@@ -10,8 +10,11 @@ import csv
 import gzip
 import json
 import math
+import re
 import statistics
+import string
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -155,21 +158,55 @@ def squad_paragraphs(path: Path, out: Path) -> Path:
     return out
 
 
-def evaluate_squad(answerer: Answerer, path: Path, limit: int | None = None) -> dict[str, Any]:
-    """Paragraph Recall@1/@5 and MRR@10, and how often the top quote holds a gold answer."""
+def squad_f1(prediction: str, gold: str) -> float:
+    """Token F1 after the official SQuAD v1.1 normalisation."""
+    pred, ref = squad_normalize(prediction).split(), squad_normalize(gold).split()
+    common = sum((Counter(pred) & Counter(ref)).values())
+    if not common:
+        return 0.0
+    precision, recall = common / len(pred), common / len(ref)
+    return 2 * precision * recall / (precision + recall)
+
+
+def squad_normalize(text: str) -> str:
+    """Lower case, no punctuation, no articles, single spaces (the official evaluation script)."""
+    text = "".join(ch for ch in text.lower() if ch not in _PUNCTUATION)
+    return " ".join(re.sub(r"\b(a|an|the)\b", " ", text).split())
+
+
+_PUNCTUATION = frozenset(string.punctuation)
+
+
+def squad_questions(path: Path, articles: range | None = None) -> list[tuple[str, str, list[str]]]:
+    """(paragraph id, question, gold answers) of the chosen articles, in file order.
+
+    Paragraph ids count over the whole file, as ``squad_paragraphs`` writes them, so that a
+    subset of questions is asked against every paragraph.
+    """
     with _open_text(path) as fh:
         data = json.load(fh)["data"]
     items = []
     n = 0
-    for article in data:
+    for number, article in enumerate(data):
         for para in article["paragraphs"]:
-            items.extend(
-                (f"p{n}", qa["question"], [a["text"] for a in qa["answers"]]) for qa in para["qas"]
-            )
+            if articles is None or number in articles:
+                items.extend(
+                    (f"p{n}", qa["question"], [a["text"] for a in qa["answers"]])
+                    for qa in para["qas"]
+                )
             n += 1
+    return items
+
+
+def evaluate_squad(
+    answerer: Answerer, path: Path, limit: int | None = None, articles: range | None = None
+) -> dict[str, Any]:
+    """Paragraph Recall@1/@5 and MRR@10, how often the top quote holds a gold answer, and the
+    exact match and F1 of its bold span against the gold answers."""
+    items = squad_questions(path, articles)
     if limit:
         items = items[:: max(1, len(items) // limit)][:limit]  # spread over all articles
-    r1, r5, mrr, hit, times = [], [], [], [], []
+    r1, r5, mrr, hit, em, f1, times = [], [], [], [], [], [], []
     for gold, question, answers in items:
         ranked = [doc for doc, _ in answerer.search_articles(question, limit=10)]
         r1.append(recall_at_k(ranked, [gold], 1))
@@ -179,13 +216,19 @@ def evaluate_squad(answerer: Answerer, path: Path, limit: int | None = None) -> 
         result = answerer.ask(question, k=1)
         times.append((time.perf_counter() - t) * 1000)
         hit.append(bool(result.answers) and contains_answer(result.answers[0].quote, answers))
+        span = result.answers[0].highlight_text if result.answers else None
+        em.append(any(squad_normalize(span) == squad_normalize(a) for a in answers) if span else 0)
+        f1.append(max(squad_f1(span, a) for a in answers) if span else 0.0)
     return {
         "dataset": "squad-dev",
+        "articles": f"{articles.start}-{articles.stop - 1}" if articles else "all",
         "questions": len(items),
         "recall@1": round(statistics.fmean(r1), 4),
         "recall@5": round(statistics.fmean(r5), 4),
         "mrr@10": round(statistics.fmean(mrr), 4),
         "top_quote_answer_hit": round(statistics.fmean(hit), 4),
+        "span_exact_match": round(statistics.fmean(em), 4),
+        "span_f1": round(statistics.fmean(f1), 4),
         "ask_latency": percentiles(times),
     }
 

