@@ -76,16 +76,17 @@ class _Bar:
 
     def __init__(self) -> None:
         self.bar: Any = None
+        self.stage = ""
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         from tqdm import tqdm
 
-        if stage != "embedding" or total == 0:
+        if stage not in ("embedding", "parsing") or total == 0:
             return
-        if self.bar is None:
-            self.bar = tqdm(
-                total=total, unit="text", desc="embedding", file=sys.stderr, disable=None
-            )
+        if stage != self.stage:
+            self.close()
+            self.stage = stage
+            self.bar = tqdm(total=total, unit="passage", desc=stage, file=sys.stderr, disable=None)
         self.bar.n = done
         self.bar.refresh()
 

@@ -57,6 +57,8 @@ class Services:
     @property
     def parser(self) -> Parser | None:
         """The answer reader's parser, so that passages are parsed once, when indexed."""
+        if not self.config.ingest.parse_passages:
+            return None
         reader = self.answerer.reader
         return reader.parser if isinstance(reader, SpacyReader) else None
 

@@ -375,13 +375,19 @@ def _embed_and_store(
         done += n
         report("embedding", done, total)
 
+    def tick_parse(n: int) -> None:
+        nonlocal done
+        done += n
+        report("parsing", done, total)
+
     report("embedding", 0, total)
     matrix, sentence_vecs = embedder.encode_passages(texts, local, progress=tick)
     parses = None
     if parser is not None:
+        done = 0
         report("parsing", 0, total)
-        parses = [p.to_json() for p in parser.parse([p.text for _, ps in planned for p in ps])]
-        report("parsing", total, total)
+        texts = [p.text for _, ps in planned for p in ps]
+        parses = [p.to_json() for p in parser.parse(texts, progress=tick_parse)]
     next_id = store.max_passage_id() + 1
     row = 0
     for article, passages in planned:

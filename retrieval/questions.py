@@ -159,6 +159,8 @@ def _parse(doc: Any) -> tuple[str | None, bool, str | None]:
     # The main verb: the root when it is a full verb, else the first one ("is ... paying").
     verbs = [t for t in doc if t.pos_ == "VERB" and t.lemma_.lower() not in ("be", "have", "do")]
     root = next((t for t in verbs if t.dep_ == "ROOT"), verbs[0] if verbs else None)
+    if root is None:  # the small tagger takes some verbs for adverbs ("did the stock close")
+        root = next((t for t in doc if t.dep_ == "ROOT" and t.pos_ in ("ADV", "ADJ")), None)
     verb = root.lemma_.lower() if root is not None else None
     wh = next((t for t in doc if t.tag_ in ("WP", "WDT", "WRB", "WP$")), None)
     subject, head = False, None

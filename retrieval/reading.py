@@ -103,8 +103,9 @@ _FIGURES = ("CARDINAL", "QUANTITY", "MONEY", "PERCENT")
 _FIGURE_LABELS = (*_FIGURES, "DATE", "TIME", "ORDINAL")
 # What money is counted in, on the wire and elsewhere.
 _CURRENCY = frozenset(
-    ["dlrs", "dlr", "dollars", "dollar", "cts", "cents", "yen", "lire", "lira", "stg", "pounds", "pound", "sterling", "marks", "mark", "francs", "franc", "guilders", "guilder", "euros", "euro", "yuan", "rupees", "pesos", "$", "£", "€", "¥", "pct", "percent", "%"]
+    ["dlrs", "dlr", "dollars", "dollar", "cts", "cents", "yen", "lire", "lira", "stg", "pounds", "pound", "sterling", "marks", "mark", "francs", "franc", "guilders", "guilder", "euros", "euro", "yuan", "rupees", "pesos", "$", "£", "€", "¥"]
 )
+_PERCENT = frozenset(["pct", "percent", "%"])
 _SCALE = frozenset(
     [
         "mln",
@@ -303,7 +304,7 @@ def _candidates(question: Question, qterms: set[str], doc: Parsed) -> list[_Cand
             if named & set(range(a, b)):
                 continue
             if not any(k[0] <= a and b <= k[1] and k[1] - k[0] >= b - a for k in found):
-                found[(a, b)] = (doc.idx[a], doc.end(b - 1), a, b, "QUANTITY")
+                found[(a, b)] = (doc.idx[a], doc.end(b - 1), a, b, _figure_label(doc, a, b))
     out = []
     for c in found.values():
         # Wire copy marks names as <Gulfex Inc>: the marks are not part of the answer.
@@ -330,6 +331,16 @@ def _candidates(question: Question, qterms: set[str], doc: Parsed) -> list[_Cand
         if all(c[1] <= k[0] or k[1] <= c[0] for k in kept):
             kept.append(c)
     return kept
+
+
+def _figure_label(doc: Parsed, a: int, b: int) -> str:
+    """The entity label a figure would have: by its unit, money, a percentage or a count."""
+    words = {w.lower() for w in doc.words[a:b]}
+    if words & _CURRENCY:
+        return "MONEY"
+    if words & _PERCENT:
+        return "PERCENT"
+    return "QUANTITY" if doc.pos[b - 1] in ("NOUN", "PROPN") else "CARDINAL"
 
 
 def _figures(doc: Parsed) -> list[tuple[int, int]]:
@@ -421,7 +432,9 @@ def features(
         "other_unit": float(counted and figure and question.head not in heads),
         # "How much" is answered in money or a share, not in people or years
         "currency": float(money and (label == "MONEY" or bool(heads & _CURRENCY))),
-        "other_unit_money": float(money and figure and bool(unit) and not heads & _CURRENCY),
+        "other_unit_money": float(
+            money and figure and bool(unit) and not heads & (_CURRENCY | _PERCENT)
+        ),
         # "who is the chief executive of X" is answered by a name beside "chief executive"
         "role_missing": float(
             question.labels == ("PERSON",) and bool(question.head) and question.head not in beside

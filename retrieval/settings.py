@@ -28,6 +28,6 @@ class RetrievalSettings:
     highlight: bool = True  # find and mark the answer span (spaCy: parser and NER)
     # Typed questions (who, when, how many...): the best quotes read for an answer span, the
     # span score a quote needs to answer, and how much that score counts in the ranking.
-    read_quotes: int = 6
+    read_quotes: int = 8
     min_span_score: float = 0.5
     span_weight: float = 0.3

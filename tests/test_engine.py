@@ -138,15 +138,17 @@ def test_questions_are_told_from_statements(text, expected):
     assert is_question(text) is expected
 
 
-def test_article_ranking_puts_answering_quotes_first_only_for_questions(news_answerer):
-    def fused_articles(text):
-        snap = news_answerer.snapshot()
-        _, candidates = news_answerer._candidates(snap, text)
-        owners = snap.store.passage_articles(c.passage_id for c in candidates)
-        return list(dict.fromkeys(owners[c.passage_id] for c in candidates))
-
+def test_article_ranking_is_the_order_ask_quotes_them_in(news_answerer):
     statement = "Macron would not rule out sending Western ground troops to Ukraine"
-    assert [a for a, _ in news_answerer.search_articles(statement)] == fused_articles(statement)
+    result = news_answerer.ask(statement, k=10)
+    snap = news_answerer.snapshot()
+    _, candidates = news_answerer._candidates(snap, statement)
+    rank = {c.passage_id: i for i, c in enumerate(candidates)}
+    leads = [rank[a.passage_ids[0]] for a in result.answers]
+    assert len(leads) > 2 and leads == sorted(leads)  # a statement keeps the search order
+    sources = [s.id for a in result.answers for s in a.sources]
+    ranked = [a for a, _ in news_answerer.search_articles(statement, limit=10)]
+    assert ranked == list(dict.fromkeys(sources))
     question = "Who disavowed Macron's statement about ground troops?"
     lead = news_answerer.ask(question).answers[0].sources[0].id
     assert news_answerer.search_articles(question)[0][0] == lead

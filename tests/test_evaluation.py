@@ -1,9 +1,11 @@
-"""QA files name their sources by article id (JSONL corpora) or file-name prefix (news-dev)."""
+"""Evaluation: sources matched as QA files name them, and SQuAD scoring as the official script."""
 
 from __future__ import annotations
 
+import json
+
 from retrieval.answers import SourceRef
-from retrieval.evaluation import _is_source
+from retrieval.evaluation import _is_source, squad_f1, squad_normalize, squad_questions
 
 
 def _ref(ident: str, path: str | None) -> SourceRef:
@@ -19,3 +21,51 @@ def test_a_jsonl_source_is_matched_by_its_article_id_not_its_file_name():
 def test_a_news_dev_source_is_a_file_name_prefix():
     assert _is_source(_ref("abc123", "/corpus/news/000_4f09.txt"), ("000",))
     assert not _is_source(_ref("abc123", "/corpus/news/001_26cc.txt"), ("000",))
+
+
+def test_squad_normalisation_and_f1_follow_the_official_script():
+    assert squad_normalize("The  Denver Broncos!") == "denver broncos"
+    assert squad_f1("Denver Broncos", "the Denver Broncos") == 1.0
+    assert squad_f1("Broncos of Denver", "Denver Broncos") == 0.8  # 2 of 3 and 2 of 2 tokens
+    assert squad_f1("Carolina", "Denver Broncos") == 0.0
+
+
+def test_squad_questions_of_some_articles_keep_paragraph_ids_over_the_whole_file(tmp_path):
+    data = {
+        "data": [
+            {
+                "title": "A",
+                "paragraphs": [
+                    {
+                        "context": "x",
+                        "qas": [
+                            {
+                                "question": "qa?",
+                                "id": "1",
+                                "answers": [{"text": "x", "answer_start": 0}],
+                            }
+                        ],
+                    }
+                ],
+            },
+            {
+                "title": "B",
+                "paragraphs": [
+                    {
+                        "context": "y",
+                        "qas": [
+                            {
+                                "question": "qb?",
+                                "id": "2",
+                                "answers": [{"text": "y", "answer_start": 0}],
+                            }
+                        ],
+                    }
+                ],
+            },
+        ]
+    }
+    path = tmp_path / "squad.json"
+    path.write_text(json.dumps(data))
+    assert squad_questions(path, range(1, 2)) == [("p1", "qb?", ["y"])]
+    assert len(squad_questions(path)) == 2
