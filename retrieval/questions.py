@@ -123,6 +123,8 @@ def _classify(question: str, verb: str | None, subject: bool, parsed_head: str |
     if wh == "how many":
         return Question(question, "number", NUMBERS, head=head, verb=verb)
     if wh == "how much":  # "how much is the buyer paying": the noun after is not what is counted
+        if parsed_head in ("time", "longer"):
+            return Question(question, "date", (*TIMES, "QUANTITY", "CARDINAL"), verb=verb)
         return Question(question, "money", MONEY, head=parsed_head, verb=verb)
     if wh in ("how long", "how old"):
         return Question(question, "date", TIMES + ("QUANTITY", "CARDINAL"), head=head, verb=verb)
