@@ -294,7 +294,8 @@ def _candidates(question: Question, qterms: set[str], doc: Parsed) -> list[_Cand
             j = i
             while j < n and doc.pos[j] == "PROPN" and j not in covered:
                 j += 1
-            if j > i:
+            # A run right beside an entity is its title ("Ukrainian President" Zelensky).
+            if j > i and j not in covered and i - 1 not in covered:
                 found[(i, j)] = (doc.idx[i], doc.end(j - 1), i, j, "PROPN")
             i = max(j, i + 1)
     if set(question.labels) & set(_FIGURES):

@@ -115,3 +115,11 @@ def test_indexing_with_a_parser_keeps_one_parse_a_passage_and_drops_them_with_it
     update_index(data, [src], fake_embedder, parser=reader.parser)
     snap = open_snapshot(data, fake_embedder.name, fake_embedder.dim)
     assert snap.store.conn.execute("select count(*) from parses").fetchone()[0] == 0
+
+
+def test_a_title_beside_a_name_is_not_an_answer_of_its_own(reader):
+    text = "The Ukrainian President Volodymyr Zelensky asked allies for more air defence."
+    asked = reader.analyze("Who asked allies for air defence?")
+    (cands,) = reader.featurize(asked, [ReadPassage(text)])
+    spans = {text[a:b] for a, b, _ in cands}
+    assert "Volodymyr Zelensky" in spans and not any("President" in s for s in spans)
