@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -154,7 +155,7 @@ class Answerer:
         else:
             quotes = [q for q in quotes if self._answers(q)]
         watch.lap("quotes")
-        if asked is not None and asked.typed:
+        if asked is not None and asked.readable and not statement:
             quotes = self._read(snap, asked, qvec, quotes, ranked, sentences)
         watch.lap("read")
         if not quotes:
@@ -204,6 +205,10 @@ class Answerer:
             ]
             for row, row_spans in zip(rows, found, strict=True)
         }
+        if not asked.typed:
+            # "What ...?" of no known type: the quotes stay as retrieval chose them, and the
+            # best phrase inside one is bolded when it stands out.
+            return [_bold(q, spans.get(q.row.id, ())) for q in quotes]
         answered = select_quotes(
             asked.text,
             qvec,
@@ -214,9 +219,17 @@ class Answerer:
             answer_weight=self.settings.span_weight,
         )
         if not answered:
-            return []
-        # Quotes whose span the reader missed still follow, below every quote it found one in.
-        return answered + [q for q in quotes if not spans.get(q.row.id)]
+            # A typed question with no span of its type is not answered: "I don't know".
+            return [] if asked.typed else quotes
+        # A quote the reader found no span in may still answer (the span was missed, or is not
+        # a name): it keeps its place less a penalty, so that reading does not undo retrieval.
+        penalty = self.settings.spanless_penalty
+        spanless = [
+            dataclasses.replace(q, score=q.score - penalty)
+            for q in quotes
+            if not spans.get(q.row.id)
+        ]
+        return sorted(answered + spanless, key=lambda q: -q.score)
 
     def _answers(self, quote: Quote) -> bool:
         """Calibrated on news-dev: close in meaning, or sharing most of the question's words."""
@@ -315,3 +328,12 @@ class Answerer:
             "bytes": sum(sizes.values()),
             "files": sizes,
         }
+
+
+def _bold(quote: Quote, spans: Sequence[tuple[int, int, float]]) -> Quote:
+    """The quote with its best span inside it marked as the answer."""
+    inside = [c for c in spans if quote.start <= c[0] and c[1] <= quote.end]
+    if not inside:
+        return quote
+    a, b, _ = max(inside, key=lambda c: c[2])
+    return dataclasses.replace(quote, answer=(a - quote.start, b - quote.start))

@@ -208,13 +208,13 @@ def evaluate_squad(
         items = items[:: max(1, len(items) // limit)][:limit]  # spread over all articles
     r1, r5, mrr, hit, em, f1, times = [], [], [], [], [], [], []
     for gold, question, answers in items:
-        ranked = [doc for doc, _ in answerer.search_articles(question, limit=10)]
+        t = time.perf_counter()
+        result = answerer.ask(question, k=10)  # what ``search_articles`` ranks by, asked once
+        times.append((time.perf_counter() - t) * 1000)
+        ranked = list(dict.fromkeys(s.id for a in result.answers for s in a.sources))
         r1.append(recall_at_k(ranked, [gold], 1))
         r5.append(recall_at_k(ranked, [gold], 5))
         mrr.append(reciprocal_rank(ranked, [gold], 10))
-        t = time.perf_counter()
-        result = answerer.ask(question, k=1)
-        times.append((time.perf_counter() - t) * 1000)
         hit.append(bool(result.answers) and contains_answer(result.answers[0].quote, answers))
         span = result.answers[0].highlight_text if result.answers else None
         em.append(any(squad_normalize(span) == squad_normalize(a) for a in answers) if span else 0)

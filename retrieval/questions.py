@@ -32,7 +32,9 @@ _HEADS: list[tuple[str, str, tuple[str, ...]]] = [
     ),
     (
         r"outlet|newspaper|paper|agency|organi[sz]ation|compan|firm|bank|alliance|group|media|"
-        r"broadcaster|unit|subsidiar|division|maker|buyer|bidder|investor|party|network|exchange",
+        r"broadcaster|unit|subsidiar|division|maker|buyer|bidder|investor|party|network|exchange|"
+        r"team|club|league|universit|college|school|church|army|court|council|committee|"
+        r"ministry|government|airline|magazine|journal|label|band|studio|publisher|institut",
         "organisation",
         ORGS,
     ),
@@ -58,12 +60,52 @@ _YES_NO = re.compile(
 )
 
 
+# Capitalised, but dates, not names: a story of "Feb 26" says "today", not "February".
+_CALENDAR = frozenset(
+    [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ]
+)
+
+
 @dataclass(frozen=True)
 class Question:
     """A question read for its answer: what type, about which words, in which role."""
 
     text: str
-    kind: str  # person, place, date, money, number, percent, organisation, reason, yes-no, other
+    # person, place, date, money, number, percent, organisation, thing (what/which of no known
+    # type), reason, yes-no, other
+    kind: str
     labels: tuple[str, ...]  # entity labels that can answer it, likeliest first; () = untyped
     head: str | None = None  # the noun it counts or names ("share" in "how many shares")
     verb: str | None = None  # lemma of its main verb ("propose")
@@ -74,6 +116,12 @@ class Question:
     @property
     def typed(self) -> bool:
         return bool(self.labels)
+
+    @property
+    def readable(self) -> bool:
+        """Answered by a span: one of its type, or for a "what"/"which" of no known type any
+        noun phrase (which is bolded when one stands out, but need not exist)."""
+        return self.typed or self.kind == "thing"
 
 
 def analyze(question: str, doc: Any = None) -> Question:
@@ -88,11 +136,15 @@ def analyze(question: str, doc: Any = None) -> Question:
         tuple(m.group().split()) for m in re.finditer(r"\b[A-Z]\w+(?: [A-Z]\w+)+", question)
     )
     return dataclasses.replace(
-        _classify(question, verb, subject, parsed_head), names=names, name_runs=runs
+        _classify(question, verb, subject, parsed_head, doc is not None),
+        names=names,
+        name_runs=runs,
     )
 
 
-def _classify(question: str, verb: str | None, subject: bool, parsed_head: str | None) -> Question:
+def _classify(
+    question: str, verb: str | None, subject: bool, parsed_head: str | None, parsed: bool
+) -> Question:
     if _YES_NO.match(question.strip()):
         return Question(question, "yes-no", (), verb=verb)
     m = _WH.search(question)
@@ -125,6 +177,8 @@ def _classify(question: str, verb: str | None, subject: bool, parsed_head: str |
     if wh == "how much":  # "how much is the buyer paying": the noun after is not what is counted
         if parsed_head in ("time", "longer"):
             return Question(question, "date", (*TIMES, "QUANTITY", "CARDINAL"), verb=verb)
+        if re.match(r"\s+of\b", after):  # "how much of the company does it own": a share
+            return Question(question, "percent", PERCENTS, verb=verb)
         return Question(question, "money", MONEY, head=parsed_head, verb=verb)
     if wh in ("how long", "how old"):
         return Question(question, "date", TIMES + ("QUANTITY", "CARDINAL"), head=head, verb=verb)
@@ -134,11 +188,15 @@ def _classify(question: str, verb: str | None, subject: bool, parsed_head: str |
         return Question(question, "other", (), verb=verb)
     # which / what: typed by the noun asked about ("which two Japanese steelmakers"), when it
     # names a kind of thing; without a parse, by the words right after the question word.
-    where = parsed_head or after
+    # With a parse, only the noun the question word qualifies: "what was President Kennedy
+    # put off by" asks for no person.
+    where = parsed_head or ("" if parsed else after)
     for pattern, kind, labels in _HEADS:
         if re.match(r"\s*(?:\w+\s+){0,1}?\w*(?:" + pattern + ")", where):
             return Question(question, kind, labels, head=head, verb=verb, subject=subject)
-    return Question(question, "other", (), head=head, verb=verb)
+    if re.search(r"\b(?:do|doing|done|did|does|happen\w*)\W*$", question):
+        return Question(question, "other", (), head=head, verb=verb)  # "what did they do": an act
+    return Question(question, "thing", (), head=head, verb=verb, subject=subject)
 
 
 def _names(question: str, doc: Any) -> frozenset[str]:
@@ -147,7 +205,7 @@ def _names(question: str, doc: Any) -> frozenset[str]:
     named = {w for w in words[1:] if w[0].isupper()}
     if doc is not None:
         named |= {t.text for t in doc if t.pos_ == "PROPN" and t.tag_ not in ("WP", "WDT")}
-    return frozenset(t for w in named for t in content_terms(w))
+    return frozenset(t for w in named if w.lower() not in _CALENDAR for t in content_terms(w))
 
 
 def _first_content_word(after: str) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -33,8 +34,13 @@ CONTINUATION_BONUS = 0.01  # ... except one that continues the sentence before i
 
 
 def stem(word: str) -> str:
-    """A crude suffix stripper: enough to match "troops"/"troop", "disavowed"/"disavow"."""
+    """A crude suffix stripper: enough to match "troops"/"troop", "disavowed"/"disavow".
+
+    Accents are dropped, as full-text search drops them: "Gospić" is "Gospic".
+    """
     w = word.lower()
+    if not w.isascii():
+        w = "".join(c for c in unicodedata.normalize("NFKD", w) if not unicodedata.combining(c))
     for suffix, replacement in _SUFFIXES:
         if len(w) > len(suffix) + 3 and w.endswith(suffix):
             return w[: -len(suffix)] + replacement

@@ -1,12 +1,13 @@
 """Find the answer inside a quote: spans of the type the question asks for, scored.
 
 A candidate is a named entity of an answering type, or for numbers a run of figures with its
-unit ("1.50 dlrs", "34.4 pct", ".3322 shares"), that does not merely repeat the question. It is
+unit ("1.50 dlrs", "34.4 pct", ".3322 shares"), that does not merely repeat the question; for a
+"what" or "which" of no known type, any name, figure or noun phrase. It is
 scored by a weighted sum of what tells an answer from a bystander in news text: its type, how
 close it stands to the question's words, whether it is the subject of the question's verb, whether
 its verb contradicts the question's ("the Kremlin dismissed the proposal" does not answer "who
-proposed"), and whether it counts the asked noun. The weights live in ``reader_weights.json``
-with what they were tuned on. A reader is anything with ``analyze`` and ``read``, so a trained
+proposed"), and whether it counts the asked noun. The weights live in ``reader_weights.json``,
+one set for typed questions and one for open ones, each with what it was tuned on. A reader is anything with ``analyze`` and ``read``, so a trained
 reading model can take this one's place.
 """
 
@@ -103,7 +104,36 @@ _FIGURES = ("CARDINAL", "QUANTITY", "MONEY", "PERCENT")
 _FIGURE_LABELS = (*_FIGURES, "DATE", "TIME", "ORDINAL")
 # What money is counted in, on the wire and elsewhere.
 _CURRENCY = frozenset(
-    ["dlrs", "dlr", "dollars", "dollar", "cts", "cents", "yen", "lire", "lira", "stg", "pounds", "pound", "sterling", "marks", "mark", "francs", "franc", "guilders", "guilder", "euros", "euro", "yuan", "rupees", "pesos", "$", "£", "€", "¥"]
+    [
+        "dlrs",
+        "dlr",
+        "dollars",
+        "dollar",
+        "cts",
+        "cents",
+        "yen",
+        "lire",
+        "lira",
+        "stg",
+        "pounds",
+        "pound",
+        "sterling",
+        "marks",
+        "mark",
+        "francs",
+        "franc",
+        "guilders",
+        "guilder",
+        "euros",
+        "euro",
+        "yuan",
+        "rupees",
+        "pesos",
+        "$",
+        "£",
+        "€",
+        "¥",
+    ]
 )
 _PERCENT = frozenset(["pct", "percent", "%"])
 _SCALE = frozenset(
@@ -156,10 +186,11 @@ class SpacyReader:
     def __init__(
         self,
         parser: Parser,
-        weights: dict[str, float] | None = None,
+        weights: dict[str, dict[str, float]] | None = None,
         embed: Callable[[list[str]], Any] | None = None,
     ) -> None:
         self.parser = parser
+        # "typed" weights score spans of an asked type, "open" ones phrases for a bare "what"
         self.weights = weights if weights is not None else load_weights()
         self._embed = embed  # static word vectors, so that "acquired" answers "who bought"
         self._words: dict[str, Any] = {}
@@ -174,8 +205,11 @@ class SpacyReader:
         return analyze(question, self.parser.nlp(question))
 
     def read(self, question: Question, passages: Sequence[ReadPassage]) -> list[list[Span]]:
+        weights = self.weights["typed" if question.typed else "open"]
         return [
-            sorted((Span(a, b, self._score(f)) for a, b, f in cands), key=lambda s: -s.score)
+            sorted(
+                (Span(a, b, self._score(f, weights)) for a, b, f in cands), key=lambda s: -s.score
+            )
             for cands in self.featurize(question, passages)
         ]
 
@@ -184,7 +218,7 @@ class SpacyReader:
     ) -> list[list[tuple[int, int, dict[str, float]]]]:
         """Each passage's candidate spans with their features: what ``read`` scores, and what
         ``benchmarks/train_reader.py`` learns the weights from."""
-        if not question.typed:
+        if not question.readable:
             return [[] for _ in passages]
         qterms = content_terms(question.text)
         parsed = self._parse([p.text for p in passages if p.parsed is None])
@@ -195,11 +229,28 @@ class SpacyReader:
             cands = _candidates(question, qterms, doc)
             terms = [content_terms(w) & qterms for w in doc.words]  # once a passage
             feats = [features(question, qterms, doc, c, terms) for c in cands]
-            verbs = self._verb_similarity(question.verb, [f.pop("_verb") for f in feats])
+            verbs = self._similarity(question.verb, [f.pop("_verb") for f in feats])
+            roots = [f.pop("_root") for f in feats]
+            units = [f.pop("_unit") for f in feats]
+            same_unit = self._similarity(question.head if any(units) else None, units)
+            # "what venue": is the phrase a venue? ("stadium" is close to it, "Denver" is not)
+            kinds = self._similarity(question.head if question.kind == "thing" else None, roots)
             out.append(
                 [
-                    (c[0], c[1], f | {"verb": v, "missing_names": missing})
-                    for c, f, v in zip(cands, feats, verbs, strict=True)
+                    (
+                        c[0],
+                        c[1],
+                        f
+                        | {
+                            "verb": v,
+                            "kind": k,
+                            "other_unit": float(bool(u)) * (1.0 - same),
+                            "missing_names": missing,
+                        },
+                    )
+                    for c, f, v, k, u, same in zip(
+                        cands, feats, verbs, kinds, units, same_unit, strict=True
+                    )
                 ]
             )
         return out
@@ -215,33 +266,41 @@ class SpacyReader:
                 self._cache.popitem(last=False)
             return {t: fresh.get(t) or self._cache[t] for t in texts}
 
-    def _verb_similarity(self, verb: str | None, verbs: list[str]) -> list[float]:
-        """How close each candidate's verb is to the question's: 1 for the same lemma."""
-        if not verb:
-            return [0.0] * len(verbs)
+    def _similarity(self, word: str | None, words: list[str]) -> list[float]:
+        """How close each word is to the question's (its verb, its asked noun): 1 for the same
+        lemma."""
+        if not word:
+            return [0.0] * len(words)
         if self._embed is None:
-            return [float(v == verb) for v in verbs]
+            return [float(v == word) for v in words]
         with self._lock:
-            todo = [w for w in dict.fromkeys([verb, *verbs]) if w and w not in self._words]
+            if len(self._words) > 100_000:
+                self._words.clear()  # a bound on memory; the vectors are cheap to recompute
+            todo = [w for w in dict.fromkeys([word, *words]) if w and w not in self._words]
         if todo:
             vectors = self._embed(todo)
             with self._lock:
                 self._words.update(zip(todo, vectors, strict=True))
-        q = self._words[verb]
+        q = self._words[word]
         # MiniLM's word vectors put unrelated verbs below 0.2 ("buy", "say" 0.11) and synonyms
         # from 0.4 ("buy", "acquire" 0.39; "get", "receive" 0.41; "buy", "purchase" 0.75).
         return [
-            min(1.0, max(0.0, (float(q @ self._words[v]) - 0.2) / 0.2)) if v else 0.0 for v in verbs
+            min(1.0, max(0.0, (float(q @ self._words[w]) - 0.2) / 0.2)) if w else 0.0 for w in words
         ]
 
-    def _score(self, feats: dict[str, float]) -> float:
-        return self.weights.get("bias", 0.0) + sum(
-            self.weights.get(name, 0.0) * value for name, value in feats.items()
+    @staticmethod
+    def _score(feats: dict[str, float], weights: dict[str, float]) -> float:
+        return weights.get("bias", 0.0) + sum(
+            weights.get(name, 0.0) * value for name, value in feats.items()
         )
 
 
-def load_weights(path: Path = WEIGHTS) -> dict[str, float]:
-    return {k: float(v) for k, v in json.loads(path.read_text())["weights"].items()}
+def load_weights(path: Path = WEIGHTS) -> dict[str, dict[str, float]]:
+    """The weights of each question kind, ``{"typed": {...}, "open": {...}}``."""
+    return {
+        kind: {k: float(v) for k, v in entry["weights"].items()}
+        for kind, entry in json.loads(path.read_text()).items()
+    }
 
 
 def _missing_names(question: Question, text: str) -> float:
@@ -268,8 +327,16 @@ def _candidates(question: Question, qterms: set[str], doc: Parsed) -> list[_Cand
     n = len(doc)
     found: dict[tuple[int, int], _Cand] = {}
     ents = doc.ents
+    open_ = question.kind == "thing"  # any name, figure or noun phrase may answer
     for i, (start, stop, label) in enumerate(ents):
-        if label not in question.labels:
+        if (
+            label == "DATE"
+            and question.kind == "number"
+            and doc.pos[stop - 1] == "NOUN"
+            and any(doc.num[start:stop])
+        ):
+            label = "QUANTITY"  # a duration counts days or weeks: "at least 4 weeks"
+        if label not in question.labels and not open_:
             continue
         # "LaPorte, Indiana": a place and the place it is in are one answer.
         j = i
@@ -286,7 +353,7 @@ def _candidates(question: Question, qterms: set[str], doc: Parsed) -> list[_Cand
             stop += 1  # "NATO officials": the people of the organisation, not the organisation
         found[(start, stop)] = (doc.idx[start], doc.end(stop - 1), start, stop, label)
     covered = {i for a, b, _ in ents for i in range(a, b)}
-    if "PERSON" in question.labels or "ORG" in question.labels:
+    if "PERSON" in question.labels or "ORG" in question.labels or open_:
         # The small NER model misses names ("with Trump poised to"): runs of proper nouns that
         # no entity covers stand in for them, as a weaker type match.
         i = 0
@@ -298,14 +365,25 @@ def _candidates(question: Question, qterms: set[str], doc: Parsed) -> list[_Cand
             if j > i and j not in covered and i - 1 not in covered:
                 found[(i, j)] = (doc.idx[i], doc.end(j - 1), i, j, "PROPN")
             i = max(j, i + 1)
-    if set(question.labels) & set(_FIGURES):
+    if set(question.labels) & set(_FIGURES) or open_:
         # A figure inside a name or a date ("Mirage 2000", "in 1985") counts nothing.
         named = {i for a, b, label in ents if label not in _FIGURES for i in range(a, b)}
         for a, b in _figures(doc):
             if named & set(range(a, b)):
                 continue
-            if not any(k[0] <= a and b <= k[1] and k[1] - k[0] >= b - a for k in found):
-                found[(a, b)] = (doc.idx[a], doc.end(b - 1), a, b, _figure_label(doc, a, b))
+            if a > 0 and doc.pos[a - 1] == "PROPN" and doc.head[a] == a - 1:
+                continue  # a model number: "Mirage 2000", "Boeing 747"
+            # A figure and an entity it overlaps are one answer: "about 3.5 billion" + "dlrs".
+            for key in [k for k in found if k[0] < b and a < k[1]]:
+                del found[key]
+                a, b = min(a, key[0]), max(b, key[1])
+            found[(a, b)] = (doc.idx[a], doc.end(b - 1), a, b, _figure_label(doc, a, b))
+    if open_:
+        for a, b in _phrases(doc):
+            # "diatomic oxygen gas" answers "which gas" as "diatomic oxygen"
+            while b - 1 > a and content_terms(doc.words[b - 1]) & qterms:
+                b -= 1
+            found.setdefault((a, b), (doc.idx[a], doc.end(b - 1), a, b, "NP"))
     out = []
     for c in found.values():
         # Wire copy marks names as <Gulfex Inc>: the marks are not part of the answer.
@@ -332,6 +410,39 @@ def _candidates(question: Question, qterms: set[str], doc: Parsed) -> list[_Cand
         if all(c[1] <= k[0] or k[1] <= c[0] for k in kept):
             kept.append(c)
     return kept
+
+
+_NOMINAL = frozenset(
+    ["nsubj", "nsubjpass", "dobj", "pobj", "attr", "appos", "conj", "oprd", "dative", "ROOT"]
+)
+_LEFT = frozenset(["det", "amod", "compound", "nummod", "poss", "quantmod", "nmod", "case"])
+
+
+def _phrases(doc: Parsed) -> list[tuple[int, int]]:
+    """Token ranges of noun phrases: a noun in a clause role with the words it is qualified by
+    on its left ("Levi's Stadium", "the 50th gold anniversary"), leading articles left out."""
+    spans = []
+    for i in range(len(doc)):
+        if doc.pos[i] not in ("NOUN", "PROPN") or doc.dep[i] not in _NOMINAL:
+            continue
+        a = i
+        while a > 0 and a > i - 8 and _qualifies(doc, a - 1, i):
+            a -= 1
+        while a < i and doc.dep[a] in ("det", "poss") and doc.pos[a] in ("DET", "PRON"):
+            a += 1
+        spans.append((a, i + 1))
+    return spans
+
+
+def _qualifies(doc: Parsed, j: int, i: int) -> bool:
+    """Token ``j`` hangs on token ``i`` through left-hand qualifiers only."""
+    for _ in range(8):
+        if doc.dep[j] not in _LEFT or doc.head[j] == j or doc.head[j] > i:
+            return False
+        j = doc.head[j]
+        if j == i:
+            return True
+    return False
 
 
 def _figure_label(doc: Parsed, a: int, b: int) -> str:
@@ -417,11 +528,19 @@ def features(
     head_of_root = doc.head[root]
     if doc.pos[b - 1] in ("NOUN", "PROPN"):
         unit = doc.lemma[b - 1]
-    elif doc.dep[root] in ("nummod", "quantmod", "compound") and doc.pos[head_of_root] == "NOUN":
+    elif doc.dep[root] in ("nummod", "quantmod", "compound") and doc.pos[head_of_root] in (
+        "NOUN",
+        "PROPN",
+    ):
         unit = doc.lemma[head_of_root]
     heads = {doc.lemma[head_of_root], unit, *doc.lemma[a:b]}
     return {
-        "label": 1.0 - labels.index(label) / len(labels) if label in labels else 0.5,
+        "label": 1.0 - labels.index(label) / len(labels)
+        if label in labels
+        else 0.5
+        if labels or label != "NP"
+        else 0.25,  # a name or a figure answers "what" more often than a common noun
+        "_root": doc.lemma[root],  # scored by the reader against the asked noun
         "near": math.exp(-distance / 4),
         "local": sum(weight[t] for t in near_terms) / sum(weight.values()) if qterms else 0.0,
         "subject": float(role in _SUBJECT and question.subject),
@@ -430,7 +549,9 @@ def features(
         "opposing": float(verb_lemma in OPPOSING and question.verb not in OPPOSING),
         # a figure counts the asked noun; a name stands beside it ("Exco Chairman Richard Lacy")
         "head": float(question.head in heads if counted else question.head in beside),
-        "other_unit": float(counted and figure and question.head not in heads),
+        # a bare figure ("43") may count anything; one with another unit ("5 sacks") does not:
+        # the reader scores how far that unit is from the asked noun ("astronauts", "people")
+        "_unit": unit if counted and figure and unit and question.head not in heads else "",
         # "How much" is answered in money or a share, not in people or years
         "currency": float(money and (label == "MONEY" or bool(heads & _CURRENCY))),
         "other_unit_money": float(
@@ -444,6 +565,7 @@ def features(
         "vague": float(
             (figure or label in ("DATE", "TIME"))
             and not any(ch.isdigit() for ch in doc.text[cand[0] : cand[1]])
+            and not any(doc.num[a:b])  # "three" is as exact as "3"
         ),
     }
 

@@ -27,7 +27,9 @@ class RetrievalSettings:
     merge_similarity: float = 0.7  # quotes this similar are the same fact from several sources
     highlight: bool = True  # find and mark the answer span (spaCy: parser and NER)
     # Typed questions (who, when, how many...): the best quotes read for an answer span, the
-    # span score a quote needs to answer, and how much that score counts in the ranking.
+    # span score a quote needs to answer (and a "what" phrase to be bolded), how much that
+    # score counts in the ranking, and what a quote without one loses.
     read_quotes: int = 8
     min_span_score: float = 0.5
-    span_weight: float = 0.3
+    span_weight: float = 0.1
+    spanless_penalty: float = 0.2  # subtracted from a quote the reader found no span in

@@ -28,6 +28,9 @@ from retrieval.settings import RetrievalSettings
         ("Why does Penril want to sell Triplett?", "reason"),
         ("Do the Thomases want control?", "yes-no"),
         ("What did the shortage force them to do?", "other"),
+        ("How much of Buckhorn does Ropak control?", "percent"),
+        ("Which team won the game?", "organisation"),
+        ("What venue hosted the final?", "thing"),
     ],
 )
 def test_the_question_word_and_its_noun_give_the_answer_type(question, kind):
@@ -123,3 +126,31 @@ def test_a_title_beside_a_name_is_not_an_answer_of_its_own(reader):
     (cands,) = reader.featurize(asked, [ReadPassage(text)])
     spans = {text[a:b] for a, b, _ in cands}
     assert "Volodymyr Zelensky" in spans and not any("President" in s for s in spans)
+
+
+def test_a_bare_what_is_answered_by_a_noun_phrase_without_the_question_words(reader):
+    text = "Diatomic oxygen gas makes up most of the air that the divers carry in their tanks."
+    asked = reader.analyze("Which gas do the divers carry in their tanks?")
+    assert asked.readable and not asked.typed
+    (cands,) = reader.featurize(asked, [ReadPassage(text)])
+    assert "Diatomic oxygen" in {text[a:b] for a, b, _ in cands}
+
+
+def test_a_number_word_or_a_bare_count_answers_how_many(reader):
+    assert (
+        _best(
+            reader,
+            "How many times had Davis torn his knee?",
+            "Davis had torn his knee three times.",
+        )[0]
+        == "three times"
+    )
+    text = "In all, 43 players have been named the most valuable player of the final."
+    span, score = _best(reader, "How many players have been named most valuable player?", text)
+    assert span and "43" in span and score >= RetrievalSettings().min_span_score
+
+
+def test_names_match_with_or_without_accents(reader):
+    text = "On 24 March 1879, Tesla was returned to Gospić under police guard."
+    span, score = _best(reader, "When was Tesla brought to Gospic?", text)
+    assert span == "24 March 1879" and score >= RetrievalSettings().min_span_score
