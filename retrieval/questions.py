@@ -31,7 +31,7 @@ _HEADS: list[tuple[str, str, tuple[str, ...]]] = [
         PLACES + ("NORP",),
     ),
     (
-        r"outlet|newspaper|paper|agency|organi[sz]ation|compan|firm|bank|alliance|group|media|"
+        r"outlet|newspaper|agency|organi[sz]ation|compan|firm|bank|alliance|group|media|"
         r"broadcaster|unit|subsidiar|division|maker|buyer|bidder|investor|party|network|exchange|"
         r"team|club|league|universit|college|school|church|army|court|council|committee|"
         r"ministry|government|airline|magazine|journal|label|band|studio|publisher|institut",
@@ -147,7 +147,11 @@ def _classify(
 ) -> Question:
     if _YES_NO.match(question.strip()):
         return Question(question, "yes-no", (), verb=verb)
-    m = _WH.search(question)
+    # "When the companies rolled out their cars, which policy ended?": the question is the
+    # clause after the comma.
+    found = list(_WH.finditer(question))
+    after_comma = [w for w in found if "," in question[: w.start()]]
+    m = after_comma[-1] if after_comma and found[0].start() < 5 else (found[0] if found else None)
     if not m:
         return Question(question, "other", (), verb=verb)
     wh = " ".join(m.group(1).lower().split())

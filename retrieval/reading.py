@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import threading
 from collections import OrderedDict
@@ -61,6 +62,7 @@ OPPOSING = frozenset(
     ]
 )
 _SUBJECT = ("nsubj", "nsubjpass")
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n|\n[ \t]")
 # Words of company names that do not make two names the same one.
 _GENERIC = frozenset(
     [
@@ -314,7 +316,18 @@ def _missing_names(question: Question, text: str) -> float:
     for words in question.name_runs:
         if "".join(w[0] for w in words).lower() in shorts:
             present |= {t for w in words for t in content_terms(w)}
-    return len(question.names - present) / len(question.names)
+    missing = {
+        name
+        for name in question.names - present
+        # "Australian" is there as "Australia", "Canadian" as "Canada"
+        if not any(_same_stem(name, term) for term in present)
+    }
+    return len(missing) / len(question.names)
+
+
+def _same_stem(a: str, b: str) -> bool:
+    n = len(os.path.commonprefix([a, b]))
+    return n >= 5 and n >= min(len(a), len(b)) - 2
 
 
 # A candidate: character start and end, its first and last token + 1, and its entity label.
@@ -384,6 +397,7 @@ def _candidates(question: Question, qterms: set[str], doc: Parsed) -> list[_Cand
             while b - 1 > a and content_terms(doc.words[b - 1]) & qterms:
                 b -= 1
             found.setdefault((a, b), (doc.idx[a], doc.end(b - 1), a, b, "NP"))
+    initials = {_letters("".join(w[0] for w in run)) for run in question.name_runs}
     out = []
     for c in found.values():
         # Wire copy marks names as <Gulfex Inc>: the marks are not part of the answer.
@@ -393,13 +407,14 @@ def _candidates(question: Question, qterms: set[str], doc: Parsed) -> list[_Cand
         while b > a and doc.text[b - 1] in ">)]\"'”’,.":
             b -= 1
         text = doc.text[a:b]
-        if not text or a < skip_before or "\n" in text:
+        # A name may wrap onto the next line ("Waste\nManagement Inc"), not into a paragraph.
+        if not text or a < skip_before or _PARAGRAPH_BREAK.search(text):
             continue
         terms = content_terms(text) - _GENERIC
         # A figure may count the asked noun (".3322 shares"); a name may not repeat the question.
         repeated = question.names if c[4] in _FIGURE_LABELS else qterms | question.names
-        if terms and terms <= qterms or terms & repeated:
-            continue  # it repeats the question, or names what the question names
+        if terms and terms <= qterms or terms & repeated or _letters(text) in initials:
+            continue  # it repeats the question, or names what the question names ("DRS")
         if all(doc.pos[i] == "PRON" for i in range(c[2], c[3])):
             continue
         out.append((a, b, *c[2:]))
@@ -443,6 +458,10 @@ def _qualifies(doc: Parsed, j: int, i: int) -> bool:
         if j == i:
             return True
     return False
+
+
+def _letters(text: str) -> str:
+    return re.sub(r"[\W_]", "", text).lower()
 
 
 def _figure_label(doc: Parsed, a: int, b: int) -> str:

@@ -154,3 +154,22 @@ def test_names_match_with_or_without_accents(reader):
     text = "On 24 March 1879, Tesla was returned to Gospić under police guard."
     span, score = _best(reader, "When was Tesla brought to Gospic?", text)
     assert span == "24 March 1879" and score >= RetrievalSettings().min_span_score
+
+
+def test_a_name_wrapped_onto_the_next_line_is_still_a_candidate(reader):
+    text = "ChemLawn could attract a higher bid than the 27 dlrs offered by Waste\nManagement Inc."
+    asked = reader.analyze("Which company offered 27 dlrs for ChemLawn?")
+    (cands,) = reader.featurize(asked, [ReadPassage(text)])
+    assert "Waste\nManagement Inc" in {text[a:b] for a, b, _ in cands}
+
+
+def test_the_initials_of_a_name_the_question_names_do_not_answer_it(reader):
+    text = "DRS, a maker of warfare systems, said it would pay cash for the Rospatch shares."
+    asked = reader.analyze("Which bank is financing Diagnostic Retrieval Systems' bid for Rospatch?")
+    (cands,) = reader.featurize(asked, [ReadPassage(text)])
+    assert "DRS" not in {text[a:b] for a, b, _ in cands}
+
+
+def test_the_clause_after_the_comma_is_what_is_asked(reader):
+    asked = reader.analyze("When the car makers rolled out their own models, which policy ended?")
+    assert asked.kind != "date"
