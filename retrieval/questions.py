@@ -60,6 +60,10 @@ _YES_NO = re.compile(
 )
 
 
+# "What did X say": what is said is a clause, not a phrase to bold.
+_SAYING = frozenset(
+    ["say", "tell", "think", "believe", "claim", "announce", "argue", "warn", "write", "mean"]
+)
 # Capitalised, but dates, not names: a story of "Feb 26" says "today", not "February".
 _CALENDAR = frozenset(
     [
@@ -198,8 +202,11 @@ def _classify(
     for pattern, kind, labels in _HEADS:
         if re.match(r"\s*(?:\w+\s+){0,1}?\w*(?:" + pattern + ")", where):
             return Question(question, kind, labels, head=head, verb=verb, subject=subject)
-    if re.search(r"\b(?:do|doing|done|did|does|happen\w*)\W*$", question):
-        return Question(question, "other", (), head=head, verb=verb)  # "what did they do": an act
+    if re.search(r"\b(?:do|doing|done|did|does|happen\w*)\W*$", question) or (
+        not parsed_head and verb in _SAYING
+    ):
+        # "what did they do", "what did Scholz say about troops": an act or a statement
+        return Question(question, "other", (), head=head, verb=verb)
     return Question(question, "thing", (), head=head, verb=verb, subject=subject)
 
 

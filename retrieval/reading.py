@@ -445,7 +445,13 @@ def _phrases(doc: Parsed) -> list[tuple[int, int]]:
             a -= 1
         while a < i and doc.dep[a] in ("det", "poss") and doc.pos[a] in ("DET", "PRON"):
             a += 1
-        spans.append((a, i + 1))
+        b = i + 1
+        # a word is not cut where the tokenizer split it: "air-launched", "U.S.-made"
+        while a > 0 and doc.idx[a] == doc.end(a - 1):
+            a -= 1
+        while b < len(doc) and doc.idx[b] == doc.end(b - 1) and doc.words[b] not in ",.;:)'\"":
+            b += 1
+        spans.append((a, b))
     return spans
 
 

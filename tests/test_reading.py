@@ -173,3 +173,16 @@ def test_the_initials_of_a_name_the_question_names_do_not_answer_it(reader):
 def test_the_clause_after_the_comma_is_what_is_asked(reader):
     asked = reader.analyze("When the car makers rolled out their own models, which policy ended?")
     assert asked.kind != "date"
+
+
+def test_what_someone_said_is_a_statement_not_a_phrase_to_bold(reader):
+    assert not reader.analyze("What did Scholz say about troops?").readable
+    assert reader.analyze("What venue hosted the final?").readable
+
+
+def test_a_phrase_is_not_cut_inside_a_hyphenated_word(reader):
+    text = "Britain supplied air-launched cruise missiles to the army."
+    asked = reader.analyze("What weapons did Britain supply?")
+    (cands,) = reader.featurize(asked, [ReadPassage(text)])
+    spans = {text[a:b] for a, b, _ in cands}
+    assert not any(s.startswith(("-", "launched")) for s in spans), spans
