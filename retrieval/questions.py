@@ -203,7 +203,7 @@ def _classify(
         if re.match(r"\s*(?:\w+\s+){0,1}?\w*(?:" + pattern + ")", where):
             return Question(question, kind, labels, head=head, verb=verb, subject=subject)
     if re.search(r"\b(?:do|doing|done|did|does|happen\w*)\W*$", question) or (
-        not parsed_head and verb in _SAYING
+        wh == "what" and not parsed_head and not subject and verb in _SAYING
     ):
         # "what did they do", "what did Scholz say about troops": an act or a statement
         return Question(question, "other", (), head=head, verb=verb)
