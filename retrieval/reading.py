@@ -62,6 +62,7 @@ OPPOSING = frozenset(
     ]
 )
 _SUBJECT = ("nsubj", "nsubjpass")
+_PLACE_PREPOSITIONS = frozenset(["in", "at", "on", "near", "inside", "within", "into", "from"])
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n|\n[ \t]")
 # Words of company names that do not make two names the same one.
 _GENERIC = frozenset(
@@ -391,8 +392,14 @@ def _candidates(question: Question, qterms: set[str], doc: Parsed) -> list[_Cand
                 del found[key]
                 a, b = min(a, key[0]), max(b, key[1])
             found[(a, b)] = (doc.idx[a], doc.end(b - 1), a, b, _figure_label(doc, a, b))
-    if open_:
+    # "Where ...?" is also answered by a common noun after a preposition of place ("in his notes")
+    places = question.kind == "place"
+    if open_ or places:
         for a, b in _phrases(doc):
+            if places and not (
+                doc.dep[b - 1] == "pobj" and doc.lemma[doc.head[b - 1]] in _PLACE_PREPOSITIONS
+            ):
+                continue
             # "diatomic oxygen gas" answers "which gas" as "diatomic oxygen"
             while b - 1 > a and content_terms(doc.words[b - 1]) & qterms:
                 b -= 1

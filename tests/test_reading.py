@@ -186,3 +186,9 @@ def test_a_phrase_is_not_cut_inside_a_hyphenated_word(reader):
     (cands,) = reader.featurize(asked, [ReadPassage(text)])
     spans = {text[a:b] for a, b, _ in cands}
     assert not any(s.startswith(("-", "launched")) for s in spans), spans
+
+
+def test_where_is_answered_by_a_place_the_ner_does_not_know(reader):
+    text = "Tesla kept the drawings of the turbine in his many notes, his assistant said."
+    span, score = _best(reader, "Where did Tesla keep the drawings of the turbine?", text)
+    assert span and "notes" in span and score >= RetrievalSettings().min_span_score
