@@ -189,7 +189,8 @@ class Answerer:
 
         A question that asks for a type (a person, a number, a date...) is answered only by
         quotes holding a span of that type that stands in the right relation to its words:
-        with none, the reply is "I don't know" even when the topic is in the articles.
+        with none, the reply is "I don't know" even when the topic is in the articles. An open
+        "what" question only gets its best phrase bolded.
         """
         reader = self.reader
         assert reader is not None  # ``asked`` came from it
@@ -219,8 +220,7 @@ class Answerer:
             answer_weight=self.settings.span_weight,
         )
         if not answered:
-            # A typed question with no span of its type is not answered: "I don't know".
-            return [] if asked.typed else quotes
+            return []  # a typed question with no span of its type: "I don't know"
         # A quote the reader found no span in may still answer (the span was missed, or is not
         # a name): it keeps its place less a penalty, so that reading does not undo retrieval.
         penalty = self.settings.spanless_penalty
