@@ -8,6 +8,7 @@ sentences about it gets "I don't know".
 
 from __future__ import annotations
 
+import calendar
 import dataclasses
 import re
 from dataclasses import dataclass
@@ -66,39 +67,9 @@ _SAYING = frozenset(
 )
 # Capitalised, but dates, not names: a story of "Feb 26" says "today", not "February".
 _CALENDAR = frozenset(
-    [
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-        "jan",
-        "feb",
-        "mar",
-        "apr",
-        "jun",
-        "jul",
-        "aug",
-        "sep",
-        "sept",
-        "oct",
-        "nov",
-        "dec",
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-    ]
+    name.lower()
+    for name in [*calendar.month_name, *calendar.month_abbr, *calendar.day_name, "Sept"]
+    if name
 )
 
 
