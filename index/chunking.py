@@ -80,6 +80,12 @@ DATELINE = re.compile(
 )
 
 
+def is_dateline(sentence: str) -> bool:
+    """A sentence span that is only a dateline ("NEW YORK, Feb 26 -"): nothing to quote."""
+    m = DATELINE.match(sentence + " .")
+    return m is not None and m.end() == len(sentence) + 1
+
+
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
     """(start, end) of each sentence in ``text[start:end]``.
 

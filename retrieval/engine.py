@@ -196,7 +196,10 @@ class Answerer:
         assert reader is not None  # ``asked`` came from it
         if not quotes:
             return quotes
-        rows = [q.row for q in quotes[: self.settings.read_quotes]]
+        # The best passages of the articles quoted, not only the quotes' own: a passage whose
+        # best sentence an overlapping passage quoted may hold the answer in another sentence.
+        quoted = {q.row.article_id for q in quotes}
+        rows = [row for row, _ in ranked[: self.settings.read_quotes] if row.article_id in quoted]
         found = reader.read(asked, read_passages(snap, rows))
         spans = {
             row.id: [

@@ -82,9 +82,10 @@ class Question:
     # type), reason, yes-no, other
     kind: str
     labels: tuple[str, ...]  # entity labels that can answer it, likeliest first; () = untyped
-    head: str | None = None  # the noun it counts or names ("share" in "how many shares")
+    head: str | None = None  # the noun it counts or names ("shares" in "how many shares")
     verb: str | None = None  # lemma of its main verb ("propose")
     subject: bool = False  # the question word is the verb's subject: the answer does the verb
+    passive: bool = False  # ... of a passive ("who was acquired"): the verb is done to the answer
     names: frozenset[str] = frozenset()  # terms of the names it mentions ("gulfex", "chemlawn")
     name_runs: tuple[tuple[str, ...], ...] = ()  # its names of several words ("United States")
 
@@ -105,13 +106,15 @@ def analyze(question: str, doc: Any = None) -> Question:
     ``doc`` is the question parsed by spaCy, when a parser is loaded: it gives the main verb
     and whether the question word is its subject.
     """
-    verb, subject, parsed_head = _parse(doc)
+    verb, subject, passive, parsed_head = _parse(doc)
     names = _names(question, doc)
     runs = tuple(
         tuple(m.group().split()) for m in re.finditer(r"\b[A-Z]\w+(?: [A-Z]\w+)+", question)
     )
+    asked = _classify(question, verb, subject, parsed_head, doc is not None)
     return dataclasses.replace(
-        _classify(question, verb, subject, parsed_head, doc is not None),
+        asked,
+        passive=passive and asked.subject,
         names=names,
         name_runs=runs,
     )
@@ -136,8 +139,7 @@ def _classify(
         # "Who is the chief executive of X": a person, named beside the role.
         role = re.match(r"\s+(?:is|was|are|were)\s+(?:the\s+|a\s+)?(?:\w+\s+)?(\w+)", after)
         if role and re.match(_HEADS[2][0], role.group(1)):
-            role_term = next(iter(content_terms(role.group(1))), None)
-            return Question(question, "person", ("PERSON",), head=role_term, verb=verb)
+            return Question(question, "person", ("PERSON",), head=role.group(1), verb=verb)
         return Question(question, "person", PEOPLE, verb=verb, subject=subject)
     if wh == "where":
         if re.search(
@@ -161,8 +163,8 @@ def _classify(
         return Question(question, "money", MONEY, head=parsed_head, verb=verb)
     if wh in ("how long", "how old"):
         return Question(question, "date", TIMES + ("QUANTITY", "CARDINAL"), head=head, verb=verb)
-    if wh in ("how far", "how big"):
-        return Question(question, "number", ("QUANTITY", "CARDINAL"), head=head, verb=verb)
+    if wh in ("how far", "how big"):  # in any unit: "is Fresno" names no unit
+        return Question(question, "number", ("QUANTITY", "CARDINAL"), verb=verb)
     if wh == "how":
         return Question(question, "other", (), verb=verb)
     # which / what: typed by the noun asked about ("which two Japanese steelmakers"), when it
@@ -191,13 +193,14 @@ def _names(question: str, doc: Any) -> frozenset[str]:
 
 
 def _first_content_word(after: str) -> str | None:
-    return next((t for w in re.findall(r"[a-z]+", after)[:3] for t in content_terms(w)), None)
+    return next((w for w in re.findall(r"[a-z]+", after)[:3] if content_terms(w)), None)
 
 
-def _parse(doc: Any) -> tuple[str | None, bool, str | None]:
-    """The main verb's lemma, whether the question word is its subject, and the asked noun."""
+def _parse(doc: Any) -> tuple[str | None, bool, bool, str | None]:
+    """The main verb's lemma, whether the question word is its subject and of a passive verb,
+    and the asked noun."""
     if doc is None:
-        return None, False, None
+        return None, False, False, None
     # The main verb: the root when it is a full verb, else the first one ("is ... paying").
     verbs = [t for t in doc if t.pos_ == "VERB" and t.lemma_.lower() not in ("be", "have", "do")]
     root = next((t for t in verbs if t.dep_ == "ROOT"), verbs[0] if verbs else None)
@@ -205,12 +208,13 @@ def _parse(doc: Any) -> tuple[str | None, bool, str | None]:
         root = next((t for t in doc if t.dep_ == "ROOT" and t.pos_ in ("ADV", "ADJ")), None)
     verb = root.lemma_.lower() if root is not None else None
     wh = next((t for t in doc if t.tag_ in ("WP", "WDT", "WRB", "WP$")), None)
-    subject, head = False, None
+    subject, passive, head = False, False, None
     if wh is not None:
         asked = wh.head if wh.dep_ in ("det", "advmod") and wh.head.pos_ != "VERB" else wh
         if asked.lower_ in ("many", "much"):
             asked = asked.head
         subject = asked.dep_ in ("nsubj", "nsubjpass")
+        passive = asked.dep_ == "nsubjpass"
         if asked is not wh and asked.pos_ in ("NOUN", "PROPN"):
             head = asked.lemma_.lower()
-    return verb, subject, head
+    return verb, subject, passive, head

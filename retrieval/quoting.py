@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from index.chunking import is_dateline
 from index.store import STOPWORDS, PassageRow, SentenceVectors
 
 # Openers that refer back to the sentence before: quote that one too.
@@ -25,7 +26,7 @@ _LEANS_BACK = re.compile(
     r"proposal|report|talks|discussions|latter|former))\b"
 )
 _WORD = re.compile(r"\w+")
-_SUFFIXES = (("ies", "y"), ("ied", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", ""), ("ly", ""))
+_SUFFIXES = (("ies", "y"), ("ied", "y"), ("ing", ""), ("ed", ""), ("s", ""), ("ly", ""))
 
 LEXICAL_WEIGHT = 0.4  # a quote with every question word gains this much over its cosine
 PRIOR_WEIGHT = 0.1  # the passage's fused retrieval score, scaled to [0, 1], adds up to this
@@ -42,9 +43,11 @@ def stem(word: str) -> str:
     if not w.isascii():
         w = "".join(c for c in unicodedata.normalize("NFKD", w) if not unicodedata.combining(c))
     for suffix, replacement in _SUFFIXES:
-        if len(w) > len(suffix) + 3 and w.endswith(suffix):
-            return w[: -len(suffix)] + replacement
-    return w
+        if len(w) > len(suffix) + 3 and w.endswith(suffix) and not w.endswith("ss"):
+            w = w[: -len(suffix)] + replacement
+            break
+    # A final "e" goes too, so that "share" is "shares" and "propose" is "proposed".
+    return w[:-1] if len(w) > 3 and w.endswith("e") else w
 
 
 def content_terms(text: str) -> set[str]:
@@ -104,6 +107,7 @@ def select_quotes(
         ]
         for r, _ in rows
     }
+    datelines = {pid: [is_dateline(t) for t in ts] for pid, ts in texts.items()}
     weights = _idf(qterms, [t for ts in terms.values() for t in ts])
     total = sum(weights.values()) or 1.0
     top_fused = max(f for _, f in rows) or 1.0
@@ -120,6 +124,8 @@ def select_quotes(
         ]
         for lo in range(n):
             for hi in range(lo, min(n, lo + max_sentences)):
+                if datelines[row.id][hi]:
+                    break  # "NEW YORK, Feb 26 -" is where the story is from, not what it says
                 # The window is as good as its best sentence, plus the question words only its
                 # other sentences cover ("The statement was disavowed by ..." after "Macron
                 # declared ..."): bundling unrelated sentences earns nothing.

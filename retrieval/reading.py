@@ -28,7 +28,7 @@ from index.chunking import DATELINE
 from index.parsing import Parsed, Parser
 
 from .questions import Question, analyze
-from .quoting import content_terms
+from .quoting import content_terms, stem
 
 WEIGHTS = Path(__file__).with_name("reader_weights.json")
 
@@ -61,7 +61,10 @@ OPPOSING = frozenset(
         "decline",
     ]
 )
-_SUBJECT = ("nsubj", "nsubjpass")
+# Who does the verb: "Y bought X", "X was bought by Y" (and "Y's offer for X", below); who it
+# is done to, for a passive question ("who was elected"): "X was elected", "they elected X".
+_DOER = ("nsubj", "agent")
+_DONE_TO = ("nsubjpass", "nsubj", "dobj")
 _PLACE_PREPOSITIONS = frozenset(["in", "at", "on", "near", "inside", "within", "into", "from"])
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n|\n[ \t]")
 # Words of company names that do not make two names the same one.
@@ -231,7 +234,8 @@ class SpacyReader:
             missing = _missing_names(question, passage.text + " " + passage.title)
             cands = _candidates(question, qterms, doc)
             terms = [content_terms(w) & qterms for w in doc.words]  # once a passage
-            feats = [features(question, qterms, doc, c, terms) for c in cands]
+            sentences = sentence_roots(doc)
+            feats = [features(question, qterms, doc, c, terms, sentences) for c in cands]
             verbs = self._similarity(question.verb, [f.pop("_verb") for f in feats])
             roots = [f.pop("_root") for f in feats]
             units = [f.pop("_unit") for f in feats]
@@ -407,6 +411,8 @@ def _candidates(question: Question, qterms: set[str], doc: Parsed) -> list[_Cand
     initials = {_letters("".join(w[0] for w in run)) for run in question.name_runs}
     out = []
     for c in found.values():
+        if c[3] - c[2] > 1 and doc.tag[c[3] - 1] == "POS":  # "Waste Management's": the company
+            c = (c[0], doc.end(c[3] - 2), c[2], c[3] - 1, c[4])
         # Wire copy marks names as <Gulfex Inc>: the marks are not part of the answer.
         a, b = c[0], c[1]
         while a < b and doc.text[a] in "<([\"'“‘":
@@ -523,21 +529,34 @@ def features(
     doc: Parsed,
     cand: _Cand,
     terms: Sequence[set[str]] | None = None,
+    sentences: Sequence[int] | None = None,
 ) -> dict[str, Any]:
     """What tells an answer from a bystander, each in [0, 1] (the verb as a lemma, to compare).
 
-    ``terms`` holds each token's question terms, computed once for all spans of the doc.
+    ``terms`` holds each token's question terms and ``sentences`` each token's sentence root,
+    computed once for all spans of the doc.
     """
     if terms is None:
         terms = [content_terms(w) & qterms for w in doc.words]
+    if sentences is None:
+        sentences = sentence_roots(doc)
     _, _, a, b, label = cand
     root = _root(doc, a, b)
-    anchors = [i for i, found in enumerate(terms) if found and not a <= i < b]
+    # The question's words count in the candidate's own sentence: "holders of record February
+    # 18. Hazleton shareholders will vote" does not make February 18 the vote's date.
+    lo = hi = root
+    while lo > 0 and sentences[lo - 1] == sentences[root]:
+        lo -= 1
+    while hi < len(doc) and sentences[hi] == sentences[root]:
+        hi += 1
+    anchors = [i for i in range(lo, hi) if terms[i] and not a <= i < b]
     distance = min((min(abs(i - a), abs(i - (b - 1))) for i in anchors), default=len(doc))
-    near_terms = set().union(*terms[max(0, a - 10) : b + 10])
+    near_terms = set().union(*terms[max(lo, a - 10) : min(hi, b + 10)])
     # Names weigh double: "Waste Management" near a person matters more than "chief".
     weight = {t: 2.0 if t in question.names else 1.0 for t in qterms}
-    beside = set(doc.lemma[max(0, a - 3) : b + 3])
+    # The asked noun is compared by stem: "shares" counts "share", "executives" names "executive".
+    asked = stem(question.head) if question.head else ""
+    beside = {stem(w) for w in doc.lemma[max(0, a - 3) : b + 3]}
     verb = _governing_verb(doc, root)
     if verb is not None and doc.lemma[verb] in _REPORTING:
         # "CoFAB Inc said it acquired Gulfex": what it did is the reported verb
@@ -566,6 +585,7 @@ def features(
     ):
         unit = doc.lemma[head_of_root]
     heads = {doc.lemma[head_of_root], unit, *doc.lemma[a:b]}
+    head_stems = {stem(w) for w in heads if w}
     return {
         "label": 1.0 - labels.index(label) / len(labels)
         if label in labels
@@ -575,15 +595,24 @@ def features(
         "_root": doc.lemma[root],  # scored by the reader against the asked noun
         "near": math.exp(-distance / 4),
         "local": sum(weight[t] for t in near_terms) / sum(weight.values()) if qterms else 0.0,
-        "subject": float(role in _SUBJECT and question.subject),
+        "subject": float(
+            question.subject
+            and (
+                role in _DONE_TO
+                if question.passive
+                else role in _DOER
+                # "Waste Management's tender offer" made the offer the question asks about
+                or (role == "poss" and bool(content_terms(doc.words[doc.head[root]]) & qterms))
+            )
+        ),
         "object": float(not question.subject and role in ("dobj", "attr", "oprd")),
         "_verb": verb_lemma,  # scored by the reader against the question's verb
         "opposing": float(verb_lemma in OPPOSING and question.verb not in OPPOSING),
         # a figure counts the asked noun; a name stands beside it ("Exco Chairman Richard Lacy")
-        "head": float(question.head in heads if counted else question.head in beside),
+        "head": float(asked in head_stems if counted else asked in beside),
         # a bare figure ("43") may count anything; one with another unit ("5 sacks") does not:
         # the reader scores how far that unit is from the asked noun ("astronauts", "people")
-        "_unit": unit if counted and figure and unit and question.head not in heads else "",
+        "_unit": unit if counted and figure and unit and asked not in head_stems else "",
         # "How much" is answered in money or a share, not in people or years
         "currency": float(money and (label == "MONEY" or bool(heads & _CURRENCY))),
         "other_unit_money": float(
@@ -591,7 +620,7 @@ def features(
         ),
         # "who is the chief executive of X" is answered by a name beside "chief executive"
         "role_missing": float(
-            question.labels == ("PERSON",) and bool(question.head) and question.head not in beside
+            question.labels == ("PERSON",) and bool(asked) and asked not in beside
         ),
         # "March 25" says more than "today", "316 mln dlrs" more than "some"
         "vague": float(
@@ -600,6 +629,19 @@ def features(
             and not any(doc.num[a:b])  # "three" is as exact as "3"
         ),
     }
+
+
+def sentence_roots(doc: Parsed) -> list[int]:
+    """Each token's sentence, named by the sentence's root token."""
+
+    def top(j: int) -> int:
+        for _ in range(64):
+            if doc.head[j] == j:
+                break
+            j = doc.head[j]
+        return j
+
+    return [top(i) for i in range(len(doc))]
 
 
 def _root(doc: Parsed, a: int, b: int) -> int:
@@ -616,6 +658,8 @@ def _role(doc: Parsed, i: int) -> str:
         if doc.dep[i] not in ("compound", "appos", "conj", "flat") or doc.head[i] == i:
             break
         i = doc.head[i]
+    if doc.dep[i] == "pobj" and doc.dep[doc.head[i]] == "agent":
+        return "agent"  # "offered by Waste Management": the one who offers
     return doc.dep[i]
 
 

@@ -71,3 +71,12 @@ def test_every_passage_is_an_exact_slice(text, max_words, overlap):
         assert p.text.strip() == p.text and p.text
     covered = {i for p in passages for i in range(p.start, p.end)}
     assert all(i in covered for i, ch in enumerate(text) if not ch.isspace())  # nothing lost
+
+
+def test_a_dateline_is_a_span_of_its_own_that_says_nothing():
+    from index.chunking import is_dateline
+
+    assert is_dateline("NEW YORK, Feb 26 -")
+    assert is_dateline("LONDON (Reuters) -")
+    assert not is_dateline("NEW YORK, Feb 26 - Lumen Inc said it agreed to merge.")
+    assert not is_dateline("Lumen Inc said it agreed to merge.")

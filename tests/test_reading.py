@@ -192,3 +192,31 @@ def test_where_is_answered_by_a_place_the_ner_does_not_know(reader):
     text = "Tesla kept the drawings of the turbine in his many notes, his assistant said."
     span, score = _best(reader, "Where did Tesla keep the drawings of the turbine?", text)
     assert span and "notes" in span and score >= RetrievalSettings().min_span_score
+
+
+def test_the_doer_of_a_passive_or_of_an_offer_answers_who_did_it(reader):
+    # Each sentence names two companies; the passive's agent or the offer's owner made the bid.
+    passive = "Lumen Inc was bought by Orchard Holdings after a long fight."
+    assert _best(reader, "Who bought Lumen?", passive)[0] == "Orchard Holdings"
+    owner = "Talbot Corp said Orchard Holdings's tender offer for Lumen Inc expires on May 2."
+    assert _best(reader, "Which company made a tender offer for Lumen?", owner)[0] == (
+        "Orchard Holdings"
+    )
+
+
+def test_a_passive_question_is_answered_by_the_one_the_verb_is_done_to(reader):
+    asked = reader.analyze("Which company was acquired by Orchard Holdings?")
+    assert asked.subject and asked.passive
+    assert not reader.analyze("Which company acquired Lumen?").passive
+
+
+def test_the_question_words_count_in_the_candidates_own_sentence(reader):
+    text = (
+        "The prospectus goes to holders of record on April 4. "
+        "Lumen shareholders will vote on the merger at a meeting on June 9."
+    )
+    assert _best(reader, "When do Lumen shareholders vote on the merger?", text)[0] == "June 9"
+
+
+def test_how_far_names_no_unit_to_count():
+    assert analyze("How far is Fresno from Los Angeles?").head is None

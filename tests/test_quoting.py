@@ -1,0 +1,47 @@
+"""Quote selection and the word matching it rests on, on passages of our own."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from index.chunking import sentence_spans
+from index.store import PassageRow, SentenceVectors
+from retrieval.quoting import select_quotes, stem
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("share", "shares"),
+        ("price", "prices"),
+        ("propose", "proposed"),
+        ("troop", "troops"),
+        ("class", "classes"),
+        ("company", "companies"),
+        ("raise", "raising"),
+        ("Gospić", "Gospic"),
+    ],
+)
+def test_a_word_and_its_inflections_stem_alike(a, b):
+    assert stem(a) == stem(b)
+
+
+def test_words_ending_in_double_s_keep_it():
+    assert stem("business") != stem("busines")
+    assert stem("class") == "class"
+
+
+def test_a_dateline_is_never_quoted_even_when_it_scores_best():
+    text = "OSLO, March 3 - Lumen Inc said it agreed to be bought.\n    The price was not given."
+    spans = sentence_spans(text)
+    assert text[slice(*spans[0])] == "OSLO, March 3 -"
+    row = PassageRow(1, "a", 0, len(text), "article", text, "t", None, None, None)
+    qvec = np.array([1.0, 0.0], dtype=np.float32)
+    # the dateline's vector is the question's own: it would win on similarity alone
+    vectors = np.array([[1.0, 0.0], [0.6, 0.8], [0.5, 0.866]], dtype=np.float32)
+    quotes = select_quotes(
+        "Who bought Lumen?", qvec, [(row, 1.0)], {1: SentenceVectors(spans, vectors)}
+    )
+    assert quotes and all("OSLO" not in q.text for q in quotes)
+    assert quotes[0].text.startswith("Lumen Inc said")
