@@ -31,5 +31,5 @@ class RetrievalSettings:
     # score counts in the ranking, and what a quote without one loses.
     read_quotes: int = 8
     min_span_score: float = 0.5
-    span_weight: float = 0.2
+    span_weight: float = 0.1
     spanless_penalty: float = 0.2  # subtracted from a quote the reader found no span in
