@@ -21,6 +21,7 @@ ORGS = ("ORG", "NORP", "GPE")
 PLACES = ("GPE", "LOC", "FAC")
 TIMES = ("DATE", "TIME")
 MONEY = ("MONEY", "QUANTITY", "CARDINAL", "PERCENT")
+CASH = ("MONEY", "QUANTITY", "CARDINAL")
 NUMBERS = ("CARDINAL", "QUANTITY", "MONEY", "PERCENT")
 PERCENTS = ("PERCENT", "CARDINAL", "QUANTITY")
 
@@ -160,6 +161,8 @@ def _classify(
             return Question(question, "date", (*TIMES, "QUANTITY", "CARDINAL"), verb=verb)
         if re.match(r"\s+of\b", after):  # "how much of the company does it own": a share
             return Question(question, "percent", PERCENTS, verb=verb)
+        if parsed_head in ("cash", "money"):  # "how much cash per share": not a share of it
+            return Question(question, "money", CASH, head=parsed_head, verb=verb)
         return Question(question, "money", MONEY, head=parsed_head, verb=verb)
     if wh in ("how long", "how old"):
         return Question(question, "date", TIMES + ("QUANTITY", "CARDINAL"), head=head, verb=verb)

@@ -616,7 +616,10 @@ def features(
         # "How much" is answered in money or a share, not in people or years
         "currency": float(money and (label == "MONEY" or bool(heads & _CURRENCY))),
         "other_unit_money": float(
-            money and figure and bool(unit) and not heads & (_CURRENCY | _PERCENT)
+            money
+            and figure
+            and bool(unit)
+            and not heads & (_CURRENCY | _PERCENT if "PERCENT" in labels else _CURRENCY)
         ),
         # "who is the chief executive of X" is answered by a name beside "chief executive"
         "role_missing": float(

@@ -220,3 +220,13 @@ def test_the_question_words_count_in_the_candidates_own_sentence(reader):
 
 def test_how_far_names_no_unit_to_count():
     assert analyze("How far is Fresno from Los Angeles?").head is None
+
+
+def test_how_much_cash_is_answered_in_money_not_in_a_share(reader):
+    text = "Orchard holds 19.6 pct of Lumen. Its offer for Lumen shares is 42 dlrs in cash."
+    assert reader.analyze("how much cash per Lumen share is Orchard offering").labels == (
+        "MONEY",
+        "QUANTITY",
+        "CARDINAL",
+    )
+    assert _best(reader, "how much cash per Lumen share is Orchard offering", text)[0] == "42 dlrs"
