@@ -27,7 +27,7 @@ from typing import Any, Protocol
 from index.chunking import DATELINE
 from index.parsing import Parsed, Parser
 
-from .questions import Question, analyze
+from .questions import MONTHS, Question, analyze
 from .quoting import content_terms, stem
 
 WEIGHTS = Path(__file__).with_name("reader_weights.json")
@@ -407,6 +407,11 @@ def _candidates(question: Question, qterms: set[str], doc: Parsed) -> list[_Cand
             # "diatomic oxygen gas" answers "which gas" as "diatomic oxygen"
             while b - 1 > a and content_terms(doc.words[b - 1]) & qterms:
                 b -= 1
+            # "from the city of Avdiivka": the name is the place
+            if places and b + 1 < n and doc.words[b] == "of" and doc.pos[b + 1] == "PROPN":
+                b += 1
+                while b < n and doc.pos[b] == "PROPN":
+                    b += 1
             found.setdefault((a, b), (doc.idx[a], doc.end(b - 1), a, b, "NP"))
     initials = {_letters("".join(w[0] for w in run)) for run in question.name_runs}
     out = []
@@ -630,6 +635,8 @@ def features(
             (figure or label in ("DATE", "TIME"))
             and not any(ch.isdigit() for ch in doc.text[cand[0] : cand[1]])
             and not any(doc.num[a:b])  # "three" is as exact as "3"
+            # "in February" says when; "on Friday" only beside the story's own date
+            and not MONTHS & set(doc.lemma[a:b])
         ),
     }
 

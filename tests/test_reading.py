@@ -230,3 +230,18 @@ def test_how_much_cash_is_answered_in_money_not_in_a_share(reader):
         "CARDINAL",
     )
     assert _best(reader, "how much cash per Lumen share is Orchard offering", text)[0] == "42 dlrs"
+
+
+def test_a_month_says_when_and_a_weekday_alone_is_vague(reader):
+    minimum = RetrievalSettings().min_span_score
+    text = "In March, the mayor of Lumen proposed closing the old bridge to traffic."
+    span, score = _best(reader, "When did the mayor propose closing the bridge?", text)
+    assert span == "March" and score >= minimum
+    vague = "The mayor of Lumen proposed on Friday closing the old bridge to traffic."
+    assert _best(reader, "When did the mayor propose closing the bridge?", vague)[1] < score
+
+
+def test_where_is_answered_by_the_name_after_city_of(reader):
+    text = "The shortage forced the soldiers to retreat from the city of Lumenburg last week."
+    span, _ = _best(reader, "Where did the soldiers retreat from?", text)
+    assert span and span.endswith("Lumenburg")
