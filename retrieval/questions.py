@@ -70,7 +70,7 @@ _SAYING = frozenset(
 MONTHS = frozenset(
     name.lower() for name in [*calendar.month_name, *calendar.month_abbr, "Sept"] if name
 )
-CALENDAR = MONTHS | {name.lower() for name in calendar.day_name}
+_CALENDAR = MONTHS | {name.lower() for name in calendar.day_name}
 
 
 @dataclass(frozen=True)
@@ -191,7 +191,7 @@ def _names(question: str, doc: Any) -> frozenset[str]:
     named = {w for w in words[1:] if w[0].isupper()}
     if doc is not None:
         named |= {t.text for t in doc if t.pos_ == "PROPN" and t.tag_ not in ("WP", "WDT")}
-    return frozenset(t for w in named if w.lower() not in CALENDAR for t in content_terms(w))
+    return frozenset(t for w in named if w.lower() not in _CALENDAR for t in content_terms(w))
 
 
 def _first_content_word(after: str) -> str | None:

@@ -234,7 +234,7 @@ class SpacyReader:
             missing = _missing_names(question, passage.text + " " + passage.title)
             cands = _candidates(question, qterms, doc)
             terms = [content_terms(w) & qterms for w in doc.words]  # once a passage
-            sentences = sentence_roots(doc)
+            sentences = _sentence_roots(doc)
             feats = [features(question, qterms, doc, c, terms, sentences) for c in cands]
             verbs = self._similarity(question.verb, [f.pop("_verb") for f in feats])
             roots = [f.pop("_root") for f in feats]
@@ -544,7 +544,7 @@ def features(
     if terms is None:
         terms = [content_terms(w) & qterms for w in doc.words]
     if sentences is None:
-        sentences = sentence_roots(doc)
+        sentences = _sentence_roots(doc)
     _, _, a, b, label = cand
     root = _root(doc, a, b)
     # The question's words count in the candidate's own sentence: "holders of record February
@@ -641,7 +641,7 @@ def features(
     }
 
 
-def sentence_roots(doc: Parsed) -> list[int]:
+def _sentence_roots(doc: Parsed) -> list[int]:
     """Each token's sentence, named by the sentence's root token."""
 
     def top(j: int) -> int:
