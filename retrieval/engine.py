@@ -21,7 +21,7 @@ from index.store import ArticleInfo, Catalog, PassageRow, SentenceVectors
 
 from .answers import Answer, Result, SourceRef
 from .questions import Question
-from .quoting import Quote, merge_same_facts, select_quotes
+from .quoting import Quote, merge_same_facts, reason_clause, select_quotes
 from .reading import Reader, ReadPassage, SpacyReader
 from .search import Candidate, full_text, hybrid_search
 from .settings import RetrievalSettings
@@ -140,7 +140,10 @@ class Answerer:
         qvec, candidates = self._candidates(snap, clean, watch)
         asked = asking.result() if asking is not None else None
         ranked, sentences = self._passages(snap, candidates, max(k, self.settings.quote_passages))
-        quotes = select_quotes(clean, qvec, ranked, sentences, self.settings.max_quote_sentences)
+        why = asked is not None and asked.kind == "reason"
+        quotes = select_quotes(
+            clean, qvec, ranked, sentences, self.settings.max_quote_sentences, reasons=why
+        )
         statement = not is_question(clean)
         if statement:
             # A claim or a topic has no answer sentence to look for: once the best quote is
@@ -157,6 +160,8 @@ class Answerer:
         watch.lap("quotes")
         if asked is not None and asked.readable and not statement:
             quotes = self._read(snap, asked, qvec, quotes, ranked, sentences)
+        elif why:
+            quotes = [_bold_reason(q) for q in quotes]
         watch.lap("read")
         if not quotes:
             return Result(
@@ -340,3 +345,9 @@ def _bold(quote: Quote, spans: Sequence[tuple[int, int, float]]) -> Quote:
         return quote
     a, b, _ = max(inside, key=lambda c: c[2])
     return dataclasses.replace(quote, answer=(a - quote.start, b - quote.start))
+
+
+def _bold_reason(quote: Quote) -> Quote:
+    """A "why" answer bolds the clause that gives the reason, when the quote has one."""
+    clause = reason_clause(quote.text)
+    return quote if clause is None else dataclasses.replace(quote, answer=clause)

@@ -25,6 +25,11 @@ CASH = ("MONEY", "QUANTITY", "CARDINAL")
 NUMBERS = ("CARDINAL", "QUANTITY", "MONEY", "PERCENT")
 PERCENTS = ("PERCENT", "CARDINAL", "QUANTITY")
 
+_MONEY_HEADS = (
+    r"price|cost|value|amount|sum|fee|valuation|bid|offer|premium|revenue|sale|earning|income|"
+    r"profit|loss|debt|proceed|dividend|salary|budget|damage|fine|payment|loan|mortgage|"
+    r"financing|turnover|worth|capitali[sz]ation"
+)
 # The noun after "which"/"what" decides the type: "which company" is an organisation.
 _HEADS: list[tuple[str, str, tuple[str, ...]]] = [
     (
@@ -42,17 +47,17 @@ _HEADS: list[tuple[str, str, tuple[str, ...]]] = [
     ),
     (
         r"leader|president|minister|chancellor|person|people|official|politician|ambassador|"
-        r"spokes|secretary|general|chairman|executive|analyst|man|woman|director|head",
+        r"spokes|secretary|general|chairman|executive|analyst|man|woman|director|head|manager",
         "person",
         PEOPLE,
     ),
     (r"year|date|day|month|week|time|period", "date", TIMES),
-    (r"price|cost|value|amount|sum|fee|valuation|bid|offer|premium", "money", MONEY),
+    (_MONEY_HEADS, "money", MONEY),
     (r"percent|percentage|share of|stake|proportion|rate", "percent", PERCENTS),
     (r"number|total|count", "number", NUMBERS),
 ]
 _WH = re.compile(
-    r"\b(who|whom|whose|where|when|why|which|what|how(?: many| much| long| old| far| big)?)\b",
+    r"\b(who|whom|whose|where|when|why|which|what|how(?: many| much| long| old| far| big| large)?)\b",
     re.I,
 )
 _YES_NO = re.compile(
@@ -64,7 +69,19 @@ _YES_NO = re.compile(
 
 # "What did X say": what is said is a clause, not a phrase to bold.
 _SAYING = frozenset(
-    ["say", "tell", "think", "believe", "claim", "announce", "argue", "warn", "write", "mean"]
+    [
+        "say",
+        "tell",
+        "think",
+        "believe",
+        "claim",
+        "announce",
+        "argue",
+        "warn",
+        "write",
+        "mean",
+        "report",
+    ]
 )
 # Capitalised, but dates, not names: a story of "Feb 26" says "today", not "February".
 MONTHS = frozenset(
@@ -137,9 +154,11 @@ def _classify(
     head = parsed_head or _first_content_word(after)
     if wh in ("who", "whom", "whose"):
         # "Who is the chief executive of X": a person, named beside the role.
-        role = re.match(r"\s+(?:is|was|are|were)\s+(?:the\s+|a\s+)?(?:\w+\s+)?(\w+)", after)
-        if role and re.match(_HEADS[2][0], role.group(1)):
-            return Question(question, "person", ("PERSON",), head=role.group(1), verb=verb)
+        role = re.match(r"\s+(?:is|was|are|were)\s+(?:the\s+|a\s+)?(\w+)(?:\s+(\w+))?", after)
+        # "the chief executive of X", "the president of X"
+        for word in role.groups()[::-1] if role else ():
+            if word and re.fullmatch(rf"\w*(?:{_HEADS[2][0]})\w{{0,3}}", word):
+                return Question(question, "person", ("PERSON",), head=word, verb=verb)
         return Question(question, "person", PEOPLE, verb=verb, subject=subject)
     if wh == "where":
         if re.search(
@@ -158,14 +177,21 @@ def _classify(
     if wh == "how much":  # "how much is the buyer paying": the noun after is not what is counted
         if parsed_head in ("time", "longer"):
             return Question(question, "date", (*TIMES, "QUANTITY", "CARDINAL"), verb=verb)
-        if re.match(r"\s+of\b", after):  # "how much of the company does it own": a share
+        # "how much of the company does it own": a share; "how much of the price": money
+        if re.match(r"\s+of\b", after) and not re.match(
+            r"\s+of\s+(?:[\w&'.-]+\s+){0,5}?\w*(?:" + _MONEY_HEADS + r")\w{0,3}\b", after
+        ):
             return Question(question, "percent", PERCENTS, verb=verb)
         if parsed_head in ("cash", "money"):  # "how much cash per share": not a share of it
             return Question(question, "money", CASH, head=parsed_head, verb=verb)
         return Question(question, "money", MONEY, head=parsed_head, verb=verb)
     if wh in ("how long", "how old"):
         return Question(question, "date", TIMES + ("QUANTITY", "CARDINAL"), head=head, verb=verb)
-    if wh in ("how far", "how big"):  # in any unit: "is Fresno" names no unit
+    if wh in ("how big", "how large") and head:  # "how big a mortgage", "how large a stake"
+        for pattern, kind, labels in _HEADS:
+            if kind in ("money", "percent") and re.fullmatch(rf"\w*(?:{pattern})\w{{0,3}}", head):
+                return Question(question, kind, labels, head=head, verb=verb)
+    if wh in ("how far", "how big", "how large"):  # in any unit: "is Fresno" names no unit
         return Question(question, "number", ("QUANTITY", "CARDINAL"), verb=verb)
     if wh == "how":
         return Question(question, "other", (), verb=verb)
@@ -173,9 +199,14 @@ def _classify(
     # names a kind of thing; without a parse, by the words right after the question word.
     # With a parse, only the noun the question word qualifies: "what was President Kennedy
     # put off by" asks for no person.
-    where = parsed_head or ("" if parsed else after)
     for pattern, kind, labels in _HEADS:
-        if re.match(r"\s*(?:\w+\s+){0,1}?\w*(?:" + pattern + ")", where):
+        # A parsed noun is one word, matched whole ("statement" is not a "state"); the raw words
+        # may put a number or an adjective first ("two Japanese steelmakers").
+        if (
+            re.fullmatch(r"\w*(?:" + pattern + r")\w{0,3}", parsed_head)
+            if parsed_head
+            else not parsed and re.match(r"\s*(?:\w+\s+){0,1}?\w*(?:" + pattern + ")", after)
+        ):
             return Question(question, kind, labels, head=head, verb=verb, subject=subject)
     if re.search(r"\b(?:do|doing|done|did|does|happen\w*)\W*$", question) or (
         wh == "what" and not parsed_head and not subject and verb in _SAYING
@@ -208,6 +239,11 @@ def _parse(doc: Any) -> tuple[str | None, bool, bool, str | None]:
     root = next((t for t in verbs if t.dep_ == "ROOT"), verbs[0] if verbs else None)
     if root is None:  # the small tagger takes some verbs for adverbs ("did the stock close")
         root = next((t for t in doc if t.dep_ == "ROOT" and t.pos_ in ("ADV", "ADJ")), None)
+    if root is not None and root.lemma_.lower() in _SAYING:
+        # "What is Montedison reported to be paying": what it does is the reported verb
+        root = next(
+            (c for c in root.children if c.dep_ in ("xcomp", "ccomp") and c.pos_ == "VERB"), root
+        )
     verb = root.lemma_.lower() if root is not None else None
     wh = next((t for t in doc if t.tag_ in ("WP", "WDT", "WRB", "WP$")), None)
     subject, passive, head = False, False, None
@@ -219,4 +255,14 @@ def _parse(doc: Any) -> tuple[str | None, bool, bool, str | None]:
         passive = asked.dep_ == "nsubjpass"
         if asked is not wh and asked.pos_ in ("NOUN", "PROPN"):
             head = asked.lemma_.lower()
+        elif wh.dep_ == "attr" and wh.head.lemma_ == "be":
+            # "What is the posted price for WTI": the noun the question word stands for.
+            head = next(
+                (
+                    c.lemma_.lower()
+                    for c in wh.head.children
+                    if c.dep_ == "nsubj" and c.pos_ == "NOUN"
+                ),
+                None,
+            )
     return verb, subject, passive, head

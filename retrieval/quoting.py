@@ -25,6 +25,16 @@ _LEANS_BACK = re.compile(
     r"Both|Meanwhile|Instead|The (?:statement|idea|plan|move|decision|remarks?|comments?|"
     r"proposal|report|talks|discussions|latter|former))\b"
 )
+# What introduces a reason or a purpose, for "why" questions. "After" and "since" are left out:
+# they tell a time more often than a cause.
+_REASON = re.compile(
+    r"\b(?:because|due to|owing to|thanks to|as a (?:result|consequence) of|in (?:the )?light of|"
+    r"in response to|in order to|so as to|so that|as part of|aimed at|with the aim of|citing|"
+    r"blam(?:ed|ing)|attribut(?:ed|ing)|reflect(?:s|ed|ing)|amid|the reasons? (?:for|was|is))\b",
+    re.I,
+)
+# Where such a clause ends: the sentence's end, or the attribution after it (", the company said").
+_CLAUSE_END = re.compile(r"[;:\"\u201d]|\.(?:\s|$)|,\s+(?:\w+\s+){0,3}(?:said|says|told|added)\b")
 _WORD = re.compile(r"\w+")
 _SUFFIXES = (("ies", "y"), ("ied", "y"), ("ing", ""), ("ed", ""), ("s", ""), ("ly", ""))
 
@@ -32,6 +42,7 @@ LEXICAL_WEIGHT = 0.4  # a quote with every question word gains this much over it
 PRIOR_WEIGHT = 0.1  # the passage's fused retrieval score, scaled to [0, 1], adds up to this
 LENGTH_PENALTY = 0.04  # each extra sentence must earn its place
 CONTINUATION_BONUS = 0.01  # ... except one that continues the sentence before it
+REASON_BONUS = 0.1  # for a "why" question, a window that gives a reason ("because ...")
 
 
 def stem(word: str) -> str:
@@ -77,6 +88,7 @@ def select_quotes(
     max_sentences: int = 3,
     answers: dict[int, list[tuple[int, int, float]]] | None = None,
     answer_weight: float = 0.0,
+    reasons: bool = False,
 ) -> list[Quote]:
     """The best window of 1..``max_sentences`` sentences of each passage, best first.
 
@@ -85,6 +97,7 @@ def select_quotes(
     than "troops" in an article about troops. With ``answers`` (answer spans per passage id,
     as article offsets with their scores) a window must hold one, and its best span adds
     ``answer_weight`` times its score: the quote is then the sentences around the answer.
+    With ``reasons`` (a "why" question) a sentence that gives a reason is worth quoting.
     """
     rows = [(r, f) for r, f in rows if r.id in sentences and sentences[r.id].spans]
     if not rows:
@@ -108,6 +121,9 @@ def select_quotes(
         for r, _ in rows
     }
     datelines = {pid: [is_dateline(t) for t in ts] for pid, ts in texts.items()}
+    causes = {
+        pid: [reasons and reason_clause(t) is not None for t in ts] for pid, ts in texts.items()
+    }
     weights = _idf(qterms, [t for ts in terms.values() for t in ts])
     total = sum(weights.values()) or 1.0
     top_fused = max(f for _, f in rows) or 1.0
@@ -135,12 +151,14 @@ def select_quotes(
                 # A sentence that leans back on the one before continues it ("They'll use
                 # satellite analysis..."): it costs nothing and often holds the answer.
                 follow = sum(leans[row.id][i] for i in range(lo + 1, hi + 1))
-                extra = hi - lo - follow
+                because = causes[row.id][lo : hi + 1]
+                extra = hi - lo - follow - (any(because) and not because[top - lo])
                 score = (
                     single[top]
                     + LEXICAL_WEIGHT * gained
                     - LENGTH_PENALTY * extra
                     + CONTINUATION_BONUS * follow
+                    + REASON_BONUS * any(because)
                 )
                 if lo > 0 and leans[row.id][lo]:
                     score -= LENGTH_PENALTY  # it starts mid-thought: what it refers to is missing
@@ -175,6 +193,16 @@ def select_quotes(
         )
     quotes.sort(key=lambda q: -q.score)
     return _drop_overlaps(quotes)
+
+
+def reason_clause(text: str) -> tuple[int, int] | None:
+    """Where ``text`` gives a reason: from "because", "in the light of"... to the clause's end."""
+    m = _REASON.search(text)
+    if m is None:
+        return None
+    end = _CLAUSE_END.search(text, m.end())
+    stop = m.start() + len(text[m.start() : end.start() if end else None].rstrip(" \n,."))
+    return (m.start(), stop) if stop - m.end() > 1 else None
 
 
 def _coverage(covered: set[str], weights: dict[str, float], total: float) -> float:

@@ -142,6 +142,7 @@ _CURRENCY = frozenset(
     ]
 )
 _PERCENT = frozenset(["pct", "percent", "%"])
+_PENCE = re.compile(r"\d[\d.,]*p")  # "700p a share": the tagger takes it for a name
 _SCALE = frozenset(
     [
         "mln",
@@ -319,8 +320,16 @@ def _missing_names(question: Question, text: str) -> float:
     # "United States" is there as "U.S.", "European Union" as "EU"
     shorts = {re.sub(r"\W", "", w).lower() for w in text.split()}
     for words in question.name_runs:
-        if "".join(w[0] for w in words).lower() in shorts:
+        initials = "".join(w[0] for w in words).lower()
+        # "NYMEX" for "New York Mercantile Exchange": the acronym may add a letter
+        if any(s.startswith(initials) and len(s) <= len(initials) + 1 for s in shorts):
             present |= {t for w in words for t in content_terms(w)}
+    # ... and the other way: "US" is there as "U.S." or "United States"
+    runs = re.findall(r"\b[A-Z]\w*(?:\s+(?:of\s+)?[A-Z]\w*)+", text)
+    present |= shorts & question.names
+    present |= {
+        "".join(w[0] for w in run.split() if w[0].isupper()).lower() for run in runs
+    } & question.names
     missing = {
         name
         for name in question.names - present
@@ -385,7 +394,14 @@ def _candidates(question: Question, qterms: set[str], doc: Parsed) -> list[_Cand
             i = max(j, i + 1)
     if set(question.labels) & set(_FIGURES) or open_:
         # A figure inside a name or a date ("Mirage 2000", "in 1985") counts nothing.
-        named = {i for a, b, label in ents if label not in _FIGURES for i in range(a, b)}
+        named = {
+            i
+            for a, b, label in ents
+            if label not in (*_FIGURES, "NORP")  # "64 Canadian cts" is money, not a name
+            for i in range(a, b)
+            # "700p", "cts": the tagger takes a unit of money for a name
+            if not (_PENCE.fullmatch(doc.words[i]) or doc.words[i].lower() in _CURRENCY)
+        }
         for a, b in _figures(doc):
             if named & set(range(a, b)):
                 continue
@@ -431,8 +447,15 @@ def _candidates(question: Question, qterms: set[str], doc: Parsed) -> list[_Cand
         terms = content_terms(text) - _GENERIC
         # A figure may count the asked noun (".3322 shares"); a name may not repeat the question.
         repeated = question.names if c[4] in _FIGURE_LABELS else qterms | question.names
-        if terms and terms <= qterms or terms & repeated or _letters(text) in initials:
-            continue  # it repeats the question, or names what the question names ("DRS")
+        if (
+            terms
+            and terms <= qterms
+            or terms & repeated
+            or _letters(text) in initials
+            or c[4] not in _FIGURE_LABELS
+            and _initials(text) in question.names
+        ):
+            continue  # it repeats the question, or names what it names ("DRS", "United States")
         if all(doc.pos[i] == "PRON" for i in range(c[2], c[3])):
             continue
         out.append((a, b, *c[2:]))
@@ -484,6 +507,12 @@ def _qualifies(doc: Parsed, j: int, i: int) -> bool:
     return False
 
 
+def _initials(text: str) -> str:
+    """ "the United States" -> "us": how a question may write a name of several words."""
+    words = [w for w in re.findall(r"[A-Z]\w*", text)]
+    return "".join(w[0] for w in words).lower() if len(words) > 1 else ""
+
+
 def _letters(text: str) -> str:
     return re.sub(r"[\W_]", "", text).lower()
 
@@ -491,7 +520,7 @@ def _letters(text: str) -> str:
 def _figure_label(doc: Parsed, a: int, b: int) -> str:
     """The entity label a figure would have: by its unit, money, a percentage or a count."""
     words = {w.lower() for w in doc.words[a:b]}
-    if words & _CURRENCY:
+    if words & _CURRENCY or any(_PENCE.fullmatch(w) for w in words):
         return "MONEY"
     if words & _PERCENT:
         return "PERCENT"
@@ -505,7 +534,12 @@ def _figures(doc: Parsed) -> list[tuple[int, int]]:
     i = 0
     while i < n:
         # "one" is a figure only when it counts something: "one mln shares", not "one of them"
-        if not doc.num[i] or words[i].lower() == "one" and i + 1 < n and pos[i + 1] != "NOUN":
+        if (
+            not (doc.num[i] or _PENCE.fullmatch(words[i]))
+            or words[i].lower() == "one"
+            and i + 1 < n
+            and pos[i + 1] != "NOUN"
+        ):
             i += 1
             continue
         j = i + 1
@@ -519,8 +553,18 @@ def _figures(doc: Parsed) -> list[tuple[int, int]]:
             j += 1
         if j + 1 < n and words[j] == "-" and pos[j + 1] == "NOUN":
             j += 2  # "228-room"
-        elif j < n and pos[j] in ("NOUN", "PROPN") and doc.dep[j] != "compound":
+        elif j < n and (
+            pos[j] in ("NOUN", "PROPN")
+            and doc.dep[j] != "compound"
+            or words[j].lower() in _CURRENCY  # "5.6 mln stg", whatever the tagger took it for
+        ):
             j += 1  # the unit: "shares", "rooms", "yen"
+        elif (
+            money := next(
+                (k for k in range(j + 1, min(n, j + 3)) if words[k].lower() in _CURRENCY), 0
+            )
+        ) and all(pos[k] in ("ADJ", "PROPN") for k in range(j, money)):
+            j = money + 1  # "64 Canadian cts", "12 Hong Kong dlrs": the country is the currency's
         elif j + 1 < n and pos[j] == "ADJ" and pos[j + 1] == "NOUN":
             j += 2  # "0.523 common share"
         spans.append((i, j))
@@ -563,7 +607,8 @@ def features(
     asked = stem(question.head) if question.head else ""
     beside = {stem(w) for w in doc.lemma[max(0, a - 3) : b + 3]}
     verb = _governing_verb(doc, root)
-    if verb is not None and doc.lemma[verb] in _REPORTING:
+    reported = question.verb in _REPORTING  # "who reported the drop": the one who says so
+    if verb is not None and doc.lemma[verb] in _REPORTING and not reported:
         # "CoFAB Inc said it acquired Gulfex": what it did is the reported verb
         verb = next(
             (
@@ -574,6 +619,8 @@ def features(
             verb,
         )
     verb_lemma = doc.lemma[verb] if verb is not None else ""
+    if reported and verb_lemma in _REPORTING:
+        verb_lemma = question.verb or ""  # "said" reports as much as "reported"
     role = _role(doc, root)
     labels = question.labels
     figure = label in _FIGURES
@@ -623,6 +670,7 @@ def features(
         "other_unit_money": float(
             money
             and figure
+            and label != "MONEY"
             and bool(unit)
             and not heads & (_CURRENCY | _PERCENT if "PERCENT" in labels else _CURRENCY)
         ),

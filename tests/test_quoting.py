@@ -7,7 +7,7 @@ import pytest
 
 from index.chunking import sentence_spans
 from index.store import PassageRow, SentenceVectors
-from retrieval.quoting import select_quotes, stem
+from retrieval.quoting import reason_clause, select_quotes, stem
 
 
 @pytest.mark.parametrize(
@@ -45,3 +45,40 @@ def test_a_dateline_is_never_quoted_even_when_it_scores_best():
     )
     assert quotes and all("OSLO" not in q.text for q in quotes)
     assert quotes[0].text.startswith("Lumen Inc said")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "reason"),
+    [
+        (
+            '"The cut was made in the light of weak markets," a spokeswoman said.',
+            "in the light of weak markets",
+        ),
+        (
+            "It sold the unit as part of a plan to cut debt, the company said.",
+            "as part of a plan to cut debt",
+        ),
+        ("It sold the unit because of its debt.", "because of its debt"),
+        ("It sold the unit after talks.", None),  # "after" tells a time
+    ],
+)
+def test_the_clause_that_gives_a_reason_is_found(sentence, reason):
+    found = reason_clause(sentence)
+    assert (sentence[slice(*found)] if found else None) == reason
+
+
+def test_a_why_question_quotes_the_sentence_that_gives_the_reason():
+    text = (
+        "Lumen Corp said it cut its prices by 2 dlrs.\n    The cut brings its price to 16 dlrs."
+        '\n    "The cut was made because of weak markets," a spokeswoman said.'
+    )
+    spans = sentence_spans(text)
+    row = PassageRow(1, "a", 0, len(text), "article", text, "t", None, None, None)
+    qvec = np.array([1.0, 0.0], dtype=np.float32)
+    vectors = np.array([[0.9, 0.436], [0.5, 0.866], [0.6, 0.8]], dtype=np.float32)
+    sentences = {1: SentenceVectors(spans, vectors)}
+    question = "Why did Lumen cut its prices?"
+    plain = select_quotes(question, qvec, [(row, 1.0)], sentences)
+    why = select_quotes(question, qvec, [(row, 1.0)], sentences, reasons=True)
+    assert "because" not in plain[0].text
+    assert "because of weak markets" in why[0].text

@@ -165,7 +165,9 @@ def test_a_name_wrapped_onto_the_next_line_is_still_a_candidate(reader):
 
 def test_the_initials_of_a_name_the_question_names_do_not_answer_it(reader):
     text = "DRS, a maker of warfare systems, said it would pay cash for the Rospatch shares."
-    asked = reader.analyze("Which bank is financing Diagnostic Retrieval Systems' bid for Rospatch?")
+    asked = reader.analyze(
+        "Which bank is financing Diagnostic Retrieval Systems' bid for Rospatch?"
+    )
     (cands,) = reader.featurize(asked, [ReadPassage(text)])
     assert "DRS" not in {text[a:b] for a, b, _ in cands}
 
@@ -245,3 +247,65 @@ def test_where_is_answered_by_the_name_after_city_of(reader):
     text = "The shortage forced the soldiers to retreat from the city of Lumenburg last week."
     span, _ = _best(reader, "Where did the soldiers retreat from?", text)
     assert span and span.endswith("Lumenburg")
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("What is the posted price for Lumen crude?", "money"),
+        ("What is the capital of Lumenia?", "place"),
+        ("What was the statement about?", "thing"),  # a statement is not a "state"
+        ("What is the headquarters of Lumen?", "thing"),  # ... nor headquarters a "head"
+        ("how big a loan did Lumen take on?", "money"),
+        ("How large a stake does Orchard hold?", "percent"),
+        ("How big is Lumen?", "number"),
+        ("How much of the purchase price does Orchard pay upfront?", "money"),
+        ("How much of Lumen does Orchard control?", "percent"),
+        ("what are Lumen's annual revenues", "money"),
+    ],
+)
+def test_the_noun_a_parsed_question_asks_about_gives_its_type(reader, question, kind):
+    assert reader.analyze(question).kind == kind
+
+
+def test_who_is_the_president_of_x_wants_the_person_in_that_role(reader):
+    asked = reader.analyze("Who is the president of the Lumen Exchange?")
+    assert asked.labels == ("PERSON",) and asked.head == "president"
+
+
+def test_a_reported_question_asks_for_the_reported_verb(reader):
+    assert reader.analyze("What is Orchard reported to be paying for Lumen?").verb == "pay"
+    assert reader.analyze("who reported the drop in Lumen output").verb == "report"
+
+
+def test_pence_and_a_currency_with_its_country_are_money(reader):
+    text = "Orchard said its offer is 700p for each Lumen ordinary share, valuing Lumen at 90 mln."
+    assert _best(reader, "how much is Orchard offering per Lumen share", text)[0] == "700p"
+    text = "Lumen Oil said it lowered the price it pays for crude 64 Canadian cts a barrel."
+    assert _best(reader, "how much did Lumen Oil cut its crude price", text)[0] == (
+        "64 Canadian cts"
+    )
+
+
+def test_the_one_who_said_it_answers_who_reported_it(reader):
+    text = (
+        "Lumen crude oil output was down 10.8 pct in January to 12.3 mln barrels from 13.8 mln "
+        "barrels a year earlier, Orchard Petroleos Fiscales said."
+    )
+    span, score = _best(reader, "who reported the drop in Lumen crude output", text)
+    assert span == "Orchard Petroleos Fiscales" and score >= RetrievalSettings().min_span_score
+
+
+def test_a_name_the_question_abbreviates_is_neither_missing_nor_an_answer(reader):
+    minimum = RetrievalSettings().min_span_score
+    text = (
+        "A study group said the United States should enlarge its fuel reserve. "
+        "The Orchard Institute, a private group, also called for more research."
+    )
+    span, score = _best(
+        reader, "Which private group recommended enlarging the US fuel reserve?", text
+    )
+    assert span and span.endswith("Orchard Institute") and score >= minimum
+    text = "When LMEX set the rule, LMEX President Rosa Berg said trading would grow."
+    span, score = _best(reader, "Who is the president of the Lumen Mercantile Exchange?", text)
+    assert span == "Rosa Berg" and score >= minimum
