@@ -28,7 +28,7 @@ PERCENTS = ("PERCENT", "CARDINAL", "QUANTITY")
 _MONEY_HEADS = (
     r"price|cost|value|amount|sum|fee|valuation|bid|offer|premium|revenue|sale|earning|income|"
     r"profit|loss|debt|proceed|dividend|salary|budget|damage|fine|payment|loan|mortgage|"
-    r"financing|turnover|worth|capitali[sz]ation"
+    r"financing|turnover|worth|capitali[sz]ation|deficit|shortfall|surplus"
 )
 # The noun after "which"/"what" decides the type: "which company" is an organisation.
 _HEADS: list[tuple[str, str, tuple[str, ...]]] = [
@@ -217,10 +217,14 @@ def _classify(
 
 
 def _names(question: str, doc: Any) -> frozenset[str]:
-    """Terms of the proper names in the question: capitalised words past the first, or PROPN."""
+    """Terms of the proper names in the question: capitalised words past the first, or PROPN.
+
+    A nationality describes the answer ("which two Japanese steelmakers"): the passage need
+    not say it."""
     words = re.findall(r"\w[\w'.&-]*", question)
     named = {w for w in words[1:] if w[0].isupper()}
     if doc is not None:
+        named -= {t.text for t in doc if t.pos_ == "ADJ"}
         named |= {t.text for t in doc if t.pos_ == "PROPN" and t.tag_ not in ("WP", "WDT")}
     return frozenset(t for w in named if w.lower() not in _CALENDAR for t in content_terms(w))
 
@@ -249,8 +253,13 @@ def _parse(doc: Any) -> tuple[str | None, bool, bool, str | None]:
     subject, passive, head = False, False, None
     if wh is not None:
         asked = wh.head if wh.dep_ in ("det", "advmod") and wh.head.pos_ != "VERB" else wh
-        if asked.lower_ in ("many", "much"):
-            asked = asked.head
+        if asked.lower_ in ("many", "much", "big", "large"):
+            asked = asked.head  # "how big a budget deficit": the deficit
+        if asked is wh and wh.lower_ in ("which", "what"):
+            # "Which two Japanese steelmakers said ...", parsed as if "which" stood alone
+            after = [t for t in doc[wh.i + 1 : wh.i + 5] if t.pos_ not in ("NUM", "ADJ")]
+            if after and after[0].pos_ == "NOUN" and after[0].i - wh.i <= 3:
+                asked = after[0]
         subject = asked.dep_ in ("nsubj", "nsubjpass")
         passive = asked.dep_ == "nsubjpass"
         if asked is not wh and asked.pos_ in ("NOUN", "PROPN"):

@@ -135,6 +135,25 @@ _CURRENCY = frozenset(
         "yuan",
         "rupees",
         "pesos",
+        "riyals",
+        "dinars",
+        "dirhams",
+        "rand",
+        "kroner",
+        "kronor",
+        "crowns",
+        "schillings",
+        "pesetas",
+        "escudos",
+        "drachmas",
+        "won",
+        "rupiah",
+        "ringgit",
+        "baht",
+        "shekels",
+        "zlotys",
+        "roubles",
+        "rubles",
         "$",
         "£",
         "€",
@@ -142,6 +161,7 @@ _CURRENCY = frozenset(
     ]
 )
 _PERCENT = frozenset(["pct", "percent", "%"])
+_TICKER = re.compile(r"(?=\S*[A-Z])[A-Z0-9]{1,6}(?:\.[A-Z]{1,2})?")  # wire copy: "<NKKT.T>"
 _PENCE = re.compile(r"\d[\d.,]*p")  # "700p a share": the tagger takes it for a name
 _SCALE = frozenset(
     [
@@ -438,9 +458,13 @@ def _candidates(question: Question, qterms: set[str], doc: Parsed) -> list[_Cand
         a, b = c[0], c[1]
         while a < b and doc.text[a] in "<([\"'“‘":
             a += 1
+        mark = doc.text.find(" <", a, b)  # "Toshin Steel Co Ltd <TOSS.T>": the name, not its symbol
+        b = mark if mark > a else b
         while b > a and doc.text[b - 1] in ">)]\"'”’,.":
             b -= 1
         text = doc.text[a:b]
+        if _TICKER.fullmatch(text) and doc.text[a - 1 : a] == "<" and doc.text[b : b + 1] == ">":
+            continue  # "Nippon Kokan KK <NKKT.T>": the stock symbol beside a name
         # A name may wrap onto the next line ("Waste\nManagement Inc"), not into a paragraph.
         if not text or a < skip_before or _PARAGRAPH_BREAK.search(text):
             continue

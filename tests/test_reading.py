@@ -309,3 +309,31 @@ def test_a_name_the_question_abbreviates_is_neither_missing_nor_an_answer(reader
     text = "When LMEX set the rule, LMEX President Rosa Berg said trading would grow."
     span, score = _best(reader, "Who is the president of the Lumen Mercantile Exchange?", text)
     assert span == "Rosa Berg" and score >= minimum
+
+
+def test_which_with_a_count_before_its_noun_is_typed_by_the_noun(reader):
+    asked = reader.analyze("Which two Japanese steelmakers said they were considering a merger?")
+    assert asked.kind == "organisation" and asked.head == "steelmaker"
+    assert "japanes" not in asked.names  # a nationality describes the answer, it names nothing
+
+
+def test_a_stock_symbol_beside_a_name_is_not_an_answer(reader):
+    text = "Lumen Steel Co Ltd <LUMS.T>, an affiliate of Orchard KK <ORKK.T>, is weighing a merger."
+    (spans,) = reader.read(
+        reader.analyze("Which company is weighing a merger?"), [ReadPassage(text)]
+    )
+    found = [text[s.start : s.end] for s in spans]
+    assert "Orchard KK" in found and not [s for s in found if s.endswith(".T")]
+
+
+def test_wire_marks_around_names_keep_the_text_and_the_parse_sound(reader):
+    text = (
+        "Lumen Steel Co Ltd <LUMS.T> and <Orchard Steel Co Ltd>, affiliates of Berg KK <BERG.T>, "
+        "are weighing a merger, company spokesmen said."
+    )
+    (parsed,) = reader.parser.parse([text])
+    assert parsed.text == text and parsed.words[parsed.idx.index(text.index("LUMS"))] == "LUMS.T"
+    ltd = parsed.idx.index(text.index("Ltd"))
+    assert parsed.dep[ltd] == "nsubj" and parsed.words[parsed.head[ltd]] == "weighing"
+    span, _ = _best(reader, "Which two steelmakers are weighing a merger?", text)
+    assert span in ("Lumen Steel Co Ltd", "Orchard Steel Co Ltd")
