@@ -342,7 +342,11 @@ def _missing_names(question: Question, text: str) -> float:
     for words in question.name_runs:
         initials = "".join(w[0] for w in words).lower()
         # "NYMEX" for "New York Mercantile Exchange": the acronym may add a letter
-        if any(s.startswith(initials) and len(s) <= len(initials) + 1 for s in shorts):
+        if (
+            initials in shorts
+            or len(initials) > 2
+            and any(len(s) == len(initials) + 1 and s.startswith(initials) for s in shorts)
+        ):
             present |= {t for w in words for t in content_terms(w)}
     # ... and the other way: "US" is there as "U.S." or "United States"
     runs = re.findall(r"\b[A-Z]\w*(?:\s+(?:of\s+)?[A-Z]\w*)+", text)
