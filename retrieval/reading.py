@@ -339,13 +339,14 @@ def _missing_names(question: Question, text: str) -> float:
     present = content_terms(text)
     # "United States" is there as "U.S.", "European Union" as "EU"
     shorts = {re.sub(r"\W", "", w).lower() for w in text.split()}
+    acronyms = {a.lower() for w in text.split() if (a := re.sub(r"\W", "", w)).isupper()}
     for words in question.name_runs:
         initials = "".join(w[0] for w in words).lower()
         # "NYMEX" for "New York Mercantile Exchange": the acronym may add a letter
         if (
             initials in shorts
             or len(initials) > 2
-            and any(len(s) == len(initials) + 1 and s.startswith(initials) for s in shorts)
+            and any(len(s) == len(initials) + 1 and s.startswith(initials) for s in acronyms)
         ):
             present |= {t for w in words for t in content_terms(w)}
     # ... and the other way: "US" is there as "U.S." or "United States"
