@@ -26,11 +26,12 @@ _LEANS_BACK = re.compile(
     r"proposal|report|talks|discussions|latter|former))\b"
 )
 # What introduces a reason or a purpose, for "why" questions. "After" and "since" are left out:
-# they tell a time more often than a cause.
+# they tell a time more often than a cause; "reflects" a description ("this reflects a broad
+# awareness") more often than a cause.
 _REASON = re.compile(
     r"\b(?:because|due to|owing to|thanks to|as a (?:result|consequence) of|in (?:the )?light of|"
     r"in response to|in order to|so as to|so that|as part of|aimed at|with the aim of|citing|"
-    r"blam(?:ed|ing)|attribut(?:ed|ing)|reflect(?:s|ed|ing)|amid|the reasons? (?:for|was|is))\b",
+    r"blam(?:ed|ing)|attribut(?:ed|ing)|amid|the reasons? (?:for|was|is))\b",
     re.I,
 )
 # Where such a clause ends: the sentence's end, or the attribution after it (", the company said").

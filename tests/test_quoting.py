@@ -60,6 +60,7 @@ def test_a_dateline_is_never_quoted_even_when_it_scores_best():
         ),
         ("It sold the unit because of its debt.", "because of its debt"),
         ("It sold the unit after talks.", None),  # "after" tells a time
+        ("This sentiment reflects a broad awareness of the risks.", None),  # a description
     ],
 )
 def test_the_clause_that_gives_a_reason_is_found(sentence, reason):
