@@ -157,7 +157,7 @@ def _classify(
         role = re.match(r"\s+(?:is|was|are|were)\s+(?:the\s+|a\s+)?(\w+)(?:\s+(\w+))?", after)
         # "the chief executive of X", "the president of X"
         for word in role.groups()[::-1] if role else ():
-            if word and re.fullmatch(rf"\w*(?:{_HEADS[2][0]})\w{{0,3}}", word):
+            if word and _names_kind(word, _HEADS[2][0]):
                 return Question(question, "person", ("PERSON",), head=word, verb=verb)
         return Question(question, "person", PEOPLE, verb=verb, subject=subject)
     if wh == "where":
@@ -189,7 +189,7 @@ def _classify(
         return Question(question, "date", TIMES + ("QUANTITY", "CARDINAL"), head=head, verb=verb)
     if wh in ("how big", "how large") and head:  # "how big a mortgage", "how large a stake"
         for pattern, kind, labels in _HEADS:
-            if kind in ("money", "percent") and re.fullmatch(rf"\w*(?:{pattern})\w{{0,3}}", head):
+            if kind in ("money", "percent") and _names_kind(head, pattern):
                 return Question(question, kind, labels, head=head, verb=verb)
     if wh in ("how far", "how big", "how large"):  # in any unit: "is Fresno" names no unit
         return Question(question, "number", ("QUANTITY", "CARDINAL"), verb=verb)
@@ -203,7 +203,7 @@ def _classify(
         # A parsed noun is one word, matched whole ("statement" is not a "state"); the raw words
         # may put a number or an adjective first ("two Japanese steelmakers").
         if (
-            re.fullmatch(r"\w*(?:" + pattern + r")\w{0,3}", parsed_head)
+            _names_kind(parsed_head, pattern)
             if parsed_head
             else not parsed and re.match(r"\s*(?:\w+\s+){0,1}?\w*(?:" + pattern + ")", after)
         ):
@@ -214,6 +214,11 @@ def _classify(
         # "what did they do", "what did Scholz say about troops": an act or a statement
         return Question(question, "other", (), head=head, verb=verb)
     return Question(question, "thing", (), head=head, verb=verb, subject=subject)
+
+
+def _names_kind(word: str, pattern: str) -> bool:
+    """One word of a kind, matched whole: "steelmakers" is a maker, "statement" no "state"."""
+    return re.fullmatch(rf"\w*(?:{pattern})\w{{0,3}}", word) is not None
 
 
 def _names(question: str, doc: Any) -> frozenset[str]:

@@ -352,9 +352,7 @@ def _missing_names(question: Question, text: str) -> float:
     # ... and the other way: "US" is there as "U.S." or "United States"
     runs = re.findall(r"\b[A-Z]\w*(?:\s+(?:of\s+)?[A-Z]\w*)+", text)
     present |= shorts & question.names
-    present |= {
-        "".join(w[0] for w in run.split() if w[0].isupper()).lower() for run in runs
-    } & question.names
+    present |= {_initials(run) for run in runs} & question.names
     missing = {
         name
         for name in question.names - present
