@@ -7,6 +7,7 @@ at WARNING because its request lines contain the bot token.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import Callable, Coroutine, Sequence
@@ -40,7 +41,9 @@ from tenacity import (
 )
 
 from index.errors import QuotebotError
+from retrieval.answers import Result
 
+from . import conversation
 from . import formatting as fmt
 from . import handlers as h
 from .config import BotSettings, ConfigError
@@ -261,7 +264,9 @@ def add_handlers(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(MessageHandler(groups & filters.TEXT & ~filters.COMMAND, h.on_group_text))
     app.add_handler(CallbackQueryHandler(h.on_more, pattern=r"^more:"))
     app.add_handler(CallbackQueryHandler(h.on_feedback, pattern=r"^fb:"))
+    app.add_handler(CallbackQueryHandler(h.on_sources_page, pattern=r"^src:"))
     app.add_handler(InlineQueryHandler(h.on_inline_query))
+    app.add_handler(MessageHandler(filters.COMMAND, h.on_unknown_command))  # after the known ones
     app.add_error_handler(h.on_error)
 
 
@@ -274,7 +279,13 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
             await app.bot.set_my_commands(ADMIN_COMMANDS, scope=BotCommandScopeChat(admin))
         except TelegramError as exc:  # the admin has not opened a chat with the bot yet
             logger.info("no admin command menu for %s: %s", admin, exc)
-    logger.info("quotebot is running as @%s", app.bot.username)
+    try:
+        catalog = await asyncio.to_thread(deps.services.catalog)
+        articles = fmt.plural(catalog.articles, "article")
+    except QuotebotError as exc:
+        articles = f"no index ({exc})"
+    mode = deps.settings.mode
+    logger.info("serving @%s with %s, %s", app.bot.username, articles, mode)
 
 
 def run_bot(services: h.QuotebotServices) -> None:
@@ -313,8 +324,9 @@ def serve(
 
 
 def run_terminal_chat(services: h.QuotebotServices, stdin: TextIO, stdout: TextIO) -> None:
-    """A local chat without Telegram: read questions, print the same answers as plain text."""
+    """A local chat without Telegram: the bot's replies as plain text, "more"/"back" to page."""
     settings = _services_settings(services)
+    per_page = settings.answers_per_page
 
     def say(text: str) -> None:
         stdout.write(text + "\n")
@@ -326,26 +338,46 @@ def run_terminal_chat(services: h.QuotebotServices, stdin: TextIO, stdout: TextI
         say(str(exc))
         return
     say(fmt.describe_catalog(catalog))
-    say("Type a question and press Enter; type quit or press Ctrl-D to leave.")
+    say("Type a question and press Enter; more / back page through the answers; quit or "
+        "Ctrl-D leaves.")
+    last: Result | None = None
+    page = 0
     while True:
         stdout.write("\n> ")
         stdout.flush()
         line = stdin.readline()
         if not line:
             break
-        question = line.strip()
+        text = line.strip()
         if not _is_tty(stdin):  # piped input: echo it so the transcript reads like a chat
-            say(question)
-        if question.lower() in {"quit", "exit", "/quit"}:
+            say(text)
+        command = text.lower()
+        if command in {"quit", "exit", "/quit"}:
             break
-        if not question:
+        if not text:
+            continue
+        if command in {"more", "back"} and last is not None:
+            turned = page + (1 if command == "more" else -1)
+            if not 0 <= turned < fmt.page_count(last, per_page):
+                say("That was the last page." if command == "more" else "This is the first page.")
+                continue
+            page = turned
+            say(fmt.format_result_plain(last, page, per_page))
             continue
         try:
-            result = services.ask(question, settings.answers_per_page)
+            turn = conversation.take_turn(
+                text, lambda q: services.ask(q, settings.max_answers)
+            )
         except QuotebotError as exc:
             say(str(exc))
             continue
-        say(fmt.format_result_plain(result))
+        if turn.result is None or turn.english_only is not None:
+            say(fmt.html_to_plain(fmt.format_turn(turn)[0]))
+            continue
+        if turn.used_part:
+            say(fmt.html_to_plain(fmt.format_used_part(turn.question)))
+        last, page = (None if turn.result.abstained else turn.result), 0
+        say(fmt.format_result_plain(turn.result, 0, per_page))
     say("Bye.")
 
 

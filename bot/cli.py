@@ -17,9 +17,9 @@ from index.check import CheckReport, check_index
 from index.embedding import model_path_for
 from index.errors import QuotebotError
 from index.records import IndexSummary
-from retrieval.answers import Result
 
 from .config import load_config
+from .formatting import format_result_plain
 from .services import Services
 
 log = logging.getLogger(__name__)
@@ -129,31 +129,6 @@ def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, no_prune: 
     click.echo(format_summary(summary))
 
 
-def format_result(result: Result) -> str:
-    """Plain-text answers for the terminal."""
-    if result.abstained:
-        lines = [result.message or "I don't know."]
-        if result.related:
-            lines.append("The articles are about: " + "; ".join(result.related))
-        return "\n".join(lines)
-    out = []
-    for i, answer in enumerate(result.answers, 1):
-        quote = answer.quote
-        if answer.highlight:
-            a, b = answer.highlight
-            quote = f"{quote[:a]}[{quote[a:b]}]{quote[b:]}"
-        out.append(f"{i}. “{quote}”")
-        for src in answer.sources:
-            bits = [src.title or src.id]
-            if src.kind == "comment":
-                bits.append("reader comment")
-            if src.published:
-                bits.append(src.published)
-            bits.append(src.url or src.path or src.id)
-            out.append("   — " + " · ".join(bits))
-    return "\n".join(out)
-
-
 @main.command()
 @click.argument("question")
 @click.option("-k", "k", default=3, show_default=True, help="How many answers.")
@@ -173,7 +148,7 @@ def ask(ctx: click.Context, question: str, k: int, as_json: bool) -> None:
                 click.echo(json.dumps(result.to_json(), ensure_ascii=False))
                 sys.stdout.flush()
             else:
-                click.echo(format_result(result))
+                click.echo(format_result_plain(result))
                 if question == "-":
                     click.echo()
 
@@ -252,6 +227,9 @@ def serve(ctx: click.Context) -> None:
                 err=True,
             )
         if services.config.token:
+            # an operator sees the bot start, and each reindex and upload, at the default level
+            if logging.getLogger("bot").getEffectiveLevel() > logging.INFO:
+                logging.getLogger("bot").setLevel(logging.INFO)
             run_bot(services)
         else:
             click.echo(

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from retrieval.answers import Answer, Result, SourceRef
+from retrieval.engine import NOT_FOUND
+
+from .conversation import ENGLISH_ONLY, ENGLISH_ONLY_EN, Turn
 
 if TYPE_CHECKING:
     from index.records import IndexSummary
@@ -24,7 +27,9 @@ if TYPE_CHECKING:
 MAX_MESSAGE = 4096  # Telegram's limit for one message text
 MAX_LINK_URL = 512  # longer URLs are shown as plain titles rather than risk a rejected message
 MAX_TITLE = 300  # a source title is a line, not a page (JSONL titles can be anything)
-NOT_FOUND = "I couldn't find that in the articles."
+SOURCES_PER_PAGE = 40  # /sources lists this many articles a message, with Back/More
+ASK_USAGE = "Ask me a question about the news articles, e.g. /ask who sent troops?"
+NO_ANSWER_TITLE = "No answer in the articles"
 SEPARATOR = "\n\n"
 
 
@@ -222,7 +227,8 @@ def format_result_page(result: Result, page: int = 0, per_page: int = 3,
         blocks.extend(answer_blocks(answer, i if len(result.answers) > 1 else None))
     if pages > 1:
         last = min(first + per_page, len(result.answers))
-        blocks.append([Span(f"Answers {first + 1}–{last} of {len(result.answers)}", ("i",))])
+        blocks.append([Span(f"Answers {first + 1}–{last} of {len(result.answers)} · page "
+                            f"{page + 1} of {pages}", ("i",))])
     return split_blocks(blocks, limit)
 
 
@@ -259,25 +265,40 @@ def inline_title(answer: Answer, width: int = 100) -> str:
 # ---- plain text ----------------------------------------------------------------------------
 
 
-def format_result_plain(result: Result, limit: int | None = None) -> str:
-    """The same answer as plain text, for the terminal chat (the answer span in *stars*)."""
+def format_result_plain(result: Result, page: int = 0, per_page: int | None = None) -> str:
+    """The answers as plain text, for ``quotebot ask`` and the terminal chat: the answer span in
+    [brackets], then every source of the quote (title, date, where it is). With ``per_page``,
+    one page of them and where it is among the pages."""
     if result.abstained or not result.answers:
         lines = [(result.message or "").strip() or NOT_FOUND]
         if result.related:
             lines.append("Closest topics in the articles:")
             lines += [f"  • {t}" for t in result.related]
         return "\n".join(lines)
-    parts = []
-    answers = result.answers if limit is None else result.answers[:limit]
-    for i, answer in enumerate(answers, start=1):
+    out = []
+    first = 0 if per_page is None else page * per_page
+    end = len(result.answers) if per_page is None else first + per_page
+    for i, answer in enumerate(result.answers[first:end], start=first + 1):
         quote = answer.quote
         if answer.highlight is not None and 0 <= answer.highlight[0] < answer.highlight[1]:
-            s, e = answer.highlight
-            quote = f"{quote[:s]}*{quote[s:e]}*{quote[e:]}"
-        source = html_to_plain(render(source_line(answer.sources)))
-        number = f"{i}. " if len(answers) > 1 else ""
-        parts.append(f"{number}“{quote}”\n   {source}")
-    return "\n\n".join(parts)
+            a, b = answer.highlight
+            quote = f"{quote[:a]}[{quote[a:b]}]{quote[b:]}"
+        out.append(f"{i}. “{quote}”")
+        for src in answer.sources:
+            bits = [src.title or src.id]
+            if src.kind == "comment":
+                bits.append("reader comment")
+            date = format_date(src.published)
+            if date:
+                bits.append(date)
+            bits.append(src.url or src.path or src.id)
+            out.append("   — " + " · ".join(bits))
+    pages = 1 if per_page is None else page_count(result, per_page)
+    if pages > 1:
+        last = min(end, len(result.answers))
+        out.append(f"Answers {first + 1}–{last} of {len(result.answers)} · page {page + 1} of "
+                   f"{pages}")
+    return "\n".join(out)
 
 
 _LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.S)
@@ -319,19 +340,49 @@ def format_progress(stage: str, done: int, total: int) -> str:
     return html.escape(f"Reindexing… {stage}", quote=False)
 
 
-def format_sources(articles: Sequence[ArticleInfo], limit: int = MAX_MESSAGE) -> list[str]:
-    """The indexed articles, one line each: linked title, date, passage count."""
+def format_sources(articles: Sequence[ArticleInfo], page: int = 0,
+                   per_page: int = SOURCES_PER_PAGE, limit: int = MAX_MESSAGE) -> tuple[str, int]:
+    """One page of the indexed articles (linked title, date, passage count) and the page count.
+
+    A page is one message: the header, then whole lines (at most ``per_page``, fewer when long
+    titles fill the message), never a line cut in two.
+    """
     if not articles:
-        return ["No articles are indexed yet."]
-    blocks: list[Block] = [[Span(f"{len(articles)} articles indexed:", ("b",))]]
-    lines: Block = []
-    for article in articles:
-        lines.append(Span("• "))
-        lines.append(_title_span(article.title or article.path or article.id, article.url))
-        date = format_date(article.published)
-        lines.append(Span(f"{', ' + date if date else ''} ({article.passages} passages)\n"))
-    blocks.append(lines)
-    return split_blocks(blocks, limit)
+        return "No articles are indexed yet.", 1
+    lines = [_source_line(a) for a in articles]
+    bounds = []  # (first, end) of each page
+    first = 0
+    room = limit - 80  # the header
+    while first < len(lines):
+        end, used = first, 0
+        while end < len(lines) and end - first < per_page:
+            size = telegram_len(render(lines[end])) + 1
+            if end > first and used + size > room:
+                break
+            used += size
+            end += 1
+        bounds.append((first, end))
+        first = end
+    page = min(max(page, 0), len(bounds) - 1)
+    first, end = bounds[page]
+    header = f"{plural(len(articles), 'article')} indexed"
+    if len(bounds) > 1:
+        header += f" ({first + 1}–{end}, page {page + 1} of {len(bounds)})"
+    block: Block = [Span(header + ":", ("b",))]
+    for line in lines[first:end]:
+        block += [Span("\n• "), *line]
+    return split_blocks([block], limit)[0], len(bounds)
+
+
+def _source_line(article: ArticleInfo) -> Block:
+    date = format_date(article.published)
+    return [_title_span(article.title or article.path or article.id, article.url),
+            Span(f"{', ' + date if date else ''} ({plural(article.passages, 'passage')})")]
+
+
+def plural(n: int, noun: str) -> str:
+    """"1 passage", "2 passages"."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def format_stats(stats: Mapping[str, Any], bot_counts: Mapping[str, Any]) -> str:
@@ -379,25 +430,30 @@ def describe_catalog(catalog: Catalog | None) -> str:
         first = format_date(catalog.first_published)
         last = format_date(catalog.last_published)
         span = f", published {first}" if first == last else f", published {first} to {last}"
-    plural = "s" if catalog.articles != 1 else ""
-    return f"I know {catalog.articles} news article{plural} ({catalog.passages} passages{span})."
+    return (f"I know {plural(catalog.articles, 'news article')} "
+            f"({plural(catalog.passages, 'passage')}{span}).")
 
 
-def format_help(catalog: Catalog | None, bot_username: str, is_admin: bool = False) -> list[str]:
+def format_help(catalog: Catalog | None, bot_username: str, is_admin: bool = False,
+                private: bool = True) -> list[str]:
     """What the bot knows (article count and date range) and every way to ask it."""
     knows = describe_catalog(catalog)
     name = f"@{bot_username}" if bot_username else "me"
+    here = ([Span("\n• Here: just type a question, e.g. "), Span("Who sent troops?", ("i",))]
+            if private else [Span("\n• In a private chat with me: just type a question.")])
     blocks: list[Block] = [
         [Span("quotebot", ("b",)),
          Span(" answers questions about news articles with verbatim quotes and their sources. "
               "It never writes its own text.")],
         [Span(knows)],
         [Span("How to ask", ("b",)),
-         Span("\n• Here: just type a question, e.g. "), Span("Who sent troops?", ("i",)),
-         Span("\n• In a group: "), Span("/ask your question", ("code",)),
+         *here,
+         Span("\n• In a group" + ("" if private else ", like here") + ": "),
+         Span("/ask your question", ("code",)),
          Span(f", mention {name}, or reply to one of my messages."),
          Span(f"\n• In any chat: type {name} and your question, then pick an answer."),
-         Span("\nUse 👍/👎 to tell me whether an answer helped, and More for further answers.")],
+         Span("\nUse 👍/👎 to tell me whether an answer helped, and ◂ Back / More ▸ to page "
+              "through further answers.")],
     ]
     if is_admin:
         blocks.append([
@@ -407,6 +463,57 @@ def format_help(catalog: Catalog | None, bot_username: str, is_admin: bool = Fal
                  "indexed\n/stats – index size, questions, feedback"),
         ])
     return split_blocks(blocks)
+
+
+# ---- conversation --------------------------------------------------------------------------
+
+_SMALL_TALK_REPLIES = {
+    "greeting": "Hi! ",
+    "thanks": "You're welcome! ",
+    "chat": "",
+}
+
+
+def format_small_talk(kind: str) -> str:
+    """A short friendly reply to "hi", "thanks", "ok" that says what the bot is for."""
+    opener = _SMALL_TALK_REPLIES.get(kind, "")
+    return render([Span(opener + "Ask me about the news, e.g. "), Span("Who sent troops?", ("i",)),
+                   Span(" — /help says what I know.")])
+
+
+def format_english_only(language: str) -> str:
+    """"I answer in English about English articles", in the user's language and in English."""
+    own = ENGLISH_ONLY.get(language)
+    return render([Span(own + "\n\n", ()), Span(ENGLISH_ONLY_EN, ("i",))] if own
+                  else [Span(ENGLISH_ONLY_EN)])
+
+
+def format_turn(turn: Turn, per_page: int = 3) -> list[str]:
+    """The reply to one chat message (``bot.conversation.take_turn``) as HTML messages."""
+    if turn.small_talk is not None:
+        return [format_small_talk(turn.small_talk)]
+    if turn.english_only is not None:
+        return [format_english_only(turn.english_only)]
+    assert turn.result is not None
+    chunks = format_result_page(turn.result, 0, per_page)
+    return [format_used_part(turn.question), *chunks] if turn.used_part else chunks
+
+
+def format_used_part(question: str) -> str:
+    """The note above the answers to an over-long message: which part was asked."""
+    return render([Span("Your message is long, so I answered only this part of it: "),
+                   Span(_clip(question, 400), ("i",))])
+
+
+def format_unknown_command(command: str) -> str:
+    return render([Span(f"I don't know {_clip(command, 40)}. Type a question, or "),
+                   Span("/help", ()), Span(" to see what I can do.")])
+
+
+def format_inline_not_found(question: str, result: Result) -> str:
+    """What the inline "No answer in the articles" result sends: the question and why."""
+    return split_blocks([[Span(_clip(" ".join(question.split()), 200), ("i",))],
+                         *not_found_blocks(result)])[0]
 
 
 def escape(text: str) -> str:

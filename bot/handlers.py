@@ -32,7 +32,9 @@ from telegram.ext import ContextTypes
 
 from index.errors import QuotebotError
 from retrieval.answers import Result
+from retrieval.engine import is_question
 
+from . import conversation
 from . import formatting as fmt
 from .state import BotState, RateLimiter
 
@@ -190,16 +192,24 @@ async def typing(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> AsyncItera
             await task
 
 
+def page_buttons(prefix: str, page: int, pages: int) -> list[InlineKeyboardButton]:
+    """"◂ Back" and "More ▸" to the pages either side; callback data ``<prefix>:<page>``."""
+    buttons = []
+    if page > 0:
+        buttons.append(InlineKeyboardButton("◂ Back", callback_data=f"{prefix}:{page - 1}"))
+    if page + 1 < pages:
+        buttons.append(InlineKeyboardButton("More ▸", callback_data=f"{prefix}:{page + 1}"))
+    return buttons
+
+
 def result_keyboard(key: str, page: int, pages: int) -> InlineKeyboardMarkup:
-    """👍/👎 for the answers on this page, and "More" while further pages exist.
+    """👍/👎 for the answers on this page, and Back/More to the pages either side.
 
     Callback data is ``fb:<key>:<page>:<+|->`` or ``more:<key>:<page>``, under 20 bytes.
     """
-    rows = [[InlineKeyboardButton("👍", callback_data=f"fb:{key}:{page}:+"),
-             InlineKeyboardButton("👎", callback_data=f"fb:{key}:{page}:-")]]
-    if page + 1 < pages:
-        rows[0].append(InlineKeyboardButton("More ▸", callback_data=f"more:{key}:{page + 1}"))
-    return InlineKeyboardMarkup(rows)
+    return InlineKeyboardMarkup([[InlineKeyboardButton("👍", callback_data=f"fb:{key}:{page}:+"),
+                                  InlineKeyboardButton("👎", callback_data=f"fb:{key}:{page}:-"),
+                                  *page_buttons(f"more:{key}", page, pages)]])
 
 
 # ---- questions -----------------------------------------------------------------------------
@@ -228,35 +238,46 @@ async def admitted(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
 
 
 async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE,
-                          question: str, via: str) -> None:
-    """Rate-limit, ask off the event loop, log, and reply with the first page of answers."""
+                          text: str, via: str) -> None:
+    """Rate-limit, ask off the event loop, log, and reply with the first page of answers.
+
+    Small talk gets a friendly line instead, an over-long message is answered by the question
+    inside it (and says so), and a question in another language is told, in that language,
+    that the articles are in English when they hold no answer to it.
+    """
     deps = deps_of(context)
     message = update.effective_message
     user = update.effective_user
     if message is None or user is None or not await admitted(update, context):
         return
     quote = message.chat.type != ChatType.PRIVATE
-    question = question.strip()
-    if not question:
-        await reply_html(message, "Ask me a question about the news articles, e.g. "
-                                  "<code>/ask who sent troops?</code>", quote=quote)
+    if not text.strip():
+        await reply_html(message, fmt.escape(fmt.ASK_USAGE), quote=quote)
+        return
+    chatting = conversation.small_talk(text)
+    if chatting is not None:  # answered at once, on the event loop: nothing to search
+        await reply_html(message, fmt.format_small_talk(chatting), quote=quote)
         return
     try:
         async with typing(context, message.chat_id):
-            result = await asyncio.to_thread(deps.services.ask, question,
-                                             deps.settings.max_answers)
+            turn = await asyncio.to_thread(
+                conversation.take_turn, text,
+                lambda q: deps.services.ask(q, deps.settings.max_answers))
     except QuotebotError as exc:
         logger.warning("question failed: %s", exc)
         await reply_html(message, fmt.escape(str(exc)), quote=quote)
         return
-    question_id = deps.state.log_question(user.id, message.chat_id, message.chat.type, result,
-                                          via)
-    per_page = deps.settings.answers_per_page
+    result = turn.result
+    assert result is not None
+    question_id = await asyncio.to_thread(deps.state.log_question, user.id, message.chat_id,
+                                          message.chat.type, result, via)
     markup = None
     if result.answers and not result.abstained:
-        key = deps.state.save_result(result, question_id)
-        markup = result_keyboard(key, 0, fmt.page_count(result, per_page))
-    await reply_chunks(message, fmt.format_result_page(result, 0, per_page), markup, quote)
+        key = await asyncio.to_thread(deps.state.save_result, result, question_id)
+        markup = result_keyboard(key, 0, fmt.page_count(result, deps.settings.answers_per_page))
+    await reply_chunks(message, fmt.format_turn(turn, deps.settings.answers_per_page), markup,
+                       quote)
+
 
 
 async def on_private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -314,6 +335,10 @@ async def on_group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     question = addressed_question(message, context.bot.username, context.bot.id)
     if question is None:
         return
+    mentioned = f"@{context.bot.username}".lower() in (message.text or "").lower()
+    if not mentioned and (conversation.small_talk(question) is not None
+                          or not is_question(question)):
+        return  # "thanks!", "lol" in reply to the bot: conversation, not a question
     await answer_question(update, context, question, "group")
 
 
@@ -321,7 +346,7 @@ async def on_group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 
 async def on_more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """"More": edit the message to show the next page of the stored result."""
+    """"More ▸" / "◂ Back": edit the message in place to show that page of the stored result."""
     query = update.callback_query
     if query is None or query.data is None:
         return
@@ -388,9 +413,16 @@ async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         logger.warning("inline question failed: %s", exc)
         await query.answer([], cache_time=5, is_personal=True)
         return
-    deps.state.log_question(query.from_user.id, 0, "inline", result, "inline")
+    await asyncio.to_thread(deps.state.log_question, query.from_user.id, 0, "inline", result,
+                            "inline")
     results = []
-    if not result.abstained:
+    if result.abstained or not result.answers:
+        results.append(InlineQueryResultArticle(
+            id="none", title=fmt.NO_ANSWER_TITLE,
+            description=fmt.html_to_plain(fmt.format_result_page(result)[0])[:200],
+            input_message_content=InputTextMessageContent(
+                fmt.format_inline_not_found(question, result), parse_mode=ParseMode.HTML)))
+    else:
         for i, answer in enumerate(result.answers[:deps.settings.max_answers]):
             source = answer.sources[0].title if answer.sources else ""
             results.append(InlineQueryResultArticle(
@@ -417,8 +449,20 @@ async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     except QuotebotError as exc:
         logger.info("no catalog for /help: %s", exc)
         catalog = None
-    chunks = fmt.format_help(catalog, context.bot.username, deps.is_admin(update))
-    await reply_chunks(message, chunks, quote=message.chat.type != ChatType.PRIVATE)
+    private = message.chat.type == ChatType.PRIVATE
+    chunks = fmt.format_help(catalog, context.bot.username, deps.is_admin(update), private)
+    await reply_chunks(message, chunks, quote=not private)
+
+
+async def on_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/foo`` in a private chat gets the one-line help; in groups it may be another bot's."""
+    message = update.effective_message
+    if message is None or message.chat.type != ChatType.PRIVATE or not message.text:
+        return
+    if not await admitted(update, context):
+        return
+    command = message.text.split()[0].split("@")[0]
+    await reply_html(message, fmt.format_unknown_command(command))
 
 
 # ---- admin ---------------------------------------------------------------------------------
@@ -487,6 +531,10 @@ async def on_reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         except QuotebotError as exc:
             await edit_html(status, fmt.escape(f"Reindex failed: {exc}"))
             return
+        logger.info("reindex by %s: %d added, %d updated, %d removed, %d skipped in %.1f s",
+                    update.effective_user.id if update.effective_user else None,
+                    len(summary.added), len(summary.updated), len(summary.removed),
+                    len(summary.skipped), summary.seconds)
         await edit_html(status, fmt.format_summary(summary, "Reindex done"))
 
 
@@ -507,6 +555,7 @@ async def on_add(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         except QuotebotError as exc:
             await reply_html(message, fmt.escape(f"Couldn't add that: {exc}"))
             return
+    logger.info("added %s: %d passages", args[0], summary.passages_embedded)
     await reply_html(message, fmt.format_summary(summary, "Added"))
 
 
@@ -539,6 +588,7 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         except QuotebotError as exc:
             await reply_html(message, fmt.escape(f"Couldn't index {name}: {exc}"))
             return
+    logger.info("indexed upload %s: %d passages", name, summary.passages_embedded)
     await reply_html(message, fmt.format_summary(summary, f"Indexed {name}"))
 
 
@@ -553,7 +603,30 @@ async def on_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     except QuotebotError as exc:
         await reply_html(message, fmt.escape(str(exc)))
         return
-    await reply_chunks(message, fmt.format_sources(articles))
+    text, pages = fmt.format_sources(articles, 0)
+    await reply_html(message, text, _sources_keyboard(0, pages))
+
+
+def _sources_keyboard(page: int, pages: int) -> InlineKeyboardMarkup | None:
+    buttons = page_buttons("src", page, pages)
+    return InlineKeyboardMarkup([buttons]) if buttons else None
+
+
+async def on_sources_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Back/More under /sources: the list is read again, so it is always the current one."""
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    if not deps_of(context).is_admin(update):
+        await query.answer(REFUSAL, show_alert=True)
+        return
+    page_text = query.data.split(":", 1)[1]
+    await query.answer()
+    if not page_text.isdigit() or not isinstance(query.message, Message):
+        return
+    articles = await asyncio.to_thread(deps_of(context).services.sources)
+    text, pages = fmt.format_sources(articles, int(page_text))
+    await edit_html(query.message, text, _sources_keyboard(min(int(page_text), pages - 1), pages))
 
 
 async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 import shutil
 import sqlite3
 import threading
@@ -212,16 +213,21 @@ def _reply_id(stored: dict[str, Any]) -> int:
     return int((json.loads(params) if isinstance(params, str) else params)["message_id"])
 
 
-def test_a_reply_to_the_bot_in_a_group_is_answered(live: Live) -> None:
-    em = live.emulator
-    before = len(live.group_replies())
-    bot_message = {
+def _earlier_bot_message() -> dict[str, Any]:
+    """A message the bot sent in the group, for a user to reply to."""
+    return {
         "message_id": 1,
         "date": int(time.time()),
         "text": "earlier",
         "from": {"id": EMULATOR_BOT_ID, "is_bot": True, "first_name": "Bot"},
         "chat": {"id": GROUP, "type": "supergroup"},
     }
+
+
+def test_a_reply_to_the_bot_in_a_group_is_answered(live: Live) -> None:
+    em = live.emulator
+    before = len(live.group_replies())
+    bot_message = _earlier_bot_message()
     em.send_text(
         CAROL,
         "and who disavowed Macron's statement about ground troops?",
@@ -237,6 +243,54 @@ def test_non_admin_reindex_is_refused(live: Live) -> None:
     reply = live.ask_private(ALICE, "/reindex")
     assert reply["message"]["text"] == "Sorry, only the bot's admins can do that."
     assert not (live.data_dir / "uploads").exists()
+
+
+def test_more_and_back_page_the_answer_in_place(live: Live) -> None:
+    em = live.emulator
+    reply = live.ask_private(ALICE, "What are the UK and France discussing?")
+    first = reply["message"]["text"]
+    assert "page 1 of" in first
+    index = len(em.bot_messages(ALICE)) - 1
+    more = reply["message"]["reply_markup"]["inline_keyboard"][0][-1]
+    assert more["text"] == "More ▸"
+    em.press(ALICE, reply, more["callback_data"])
+    second = em.wait_for(
+        lambda: "page 2 of" in (t := em.bot_messages(ALICE)[index]["message"]["text"]) and t,
+        30, "the second page",
+    )
+    assert second != first
+    key = more["callback_data"].rsplit(":", 1)[0]
+    em.press(ALICE, em.bot_messages(ALICE)[index], f"{key}:0")
+    em.wait_for(lambda: em.bot_messages(ALICE)[index]["message"]["text"] == first, 30,
+                "the first page again")
+    assert len(em.bot_messages(ALICE)) == index + 1  # one message, edited both ways
+
+
+def test_small_talk_gets_a_friendly_line_in_private_and_silence_in_a_group(live: Live) -> None:
+    em = live.emulator
+    reply = live.ask_private(CAROL, "hi")
+    assert reply["message"]["text"].startswith("Hi! Ask me about the news")
+    bot_message = _earlier_bot_message()
+    before = len(live.group_replies())
+    em.send_text(CAROL, "thanks!", GROUP, "supergroup", reply_to=bot_message)
+    em.send_text(CAROL, "/ask Who disavowed Macron's statement about ground troops?", GROUP,
+                 "supergroup")
+    # the answer to the /ask sent after it is the signal that "thanks!" was handled
+    [answer] = em.wait_for(lambda: live.group_replies()[before:], 60, "the answer to /ask")
+    asked = {u["message"]["text"]: u["messageId"] for u in em.user_messages(GROUP)}
+    assert _reply_id(answer) == asked["/ask Who disavowed Macron's statement about ground troops?"]
+    assert "NATO officials" in answer["message"]["text"]
+
+
+def test_start_in_a_group_and_unknown_commands(live: Live) -> None:
+    em = live.emulator
+    before = len(live.group_replies())
+    em.send_text(CAROL, "/start", GROUP, "supergroup")
+    [start] = em.wait_for(lambda: live.group_replies()[before:], 30, "the /start reply")
+    assert "Here: just type" not in start["message"]["text"]
+    assert "In a group, like here" in start["message"]["text"]
+    reply = live.ask_private(CAROL, "/foo")
+    assert reply["message"]["text"].startswith("I don't know /foo.")
 
 
 def test_admin_reindex_runs_while_another_user_is_answered(live: Live) -> None:
@@ -272,6 +326,27 @@ def test_admin_reindex_runs_while_another_user_is_answered(live: Live) -> None:
     # the new index is served once swapped in
     reply = live.ask_private(ALICE, "Who signed the Zorblatt accord?")
     assert "Elbonia" in reply["message"]["text"]
+
+
+def test_sources_lists_every_article_in_whole_lines_with_paging(live: Live) -> None:
+    # after the reindex above: 46 articles, too many long titles for one message
+    em = live.emulator
+    reply = live.ask_private(ADMIN, "/sources")
+    text = reply["message"]["text"]
+    header = re.match(r"<b>46 articles indexed \(1–(\d+), page 1 of (\d+)\):</b>\n• ", text)
+    assert header is not None, text[:200]
+    shown = int(header.group(1))
+    assert text.count("\n• ") == shown and text.endswith(("passage)", "passages)"))
+    assert "(1 passages)" not in text
+    [more] = reply["message"]["reply_markup"]["inline_keyboard"][0]
+    assert more["text"] == "More ▸"
+    index = len(em.bot_messages(ADMIN)) - 1
+    em.press(ADMIN, reply, more["callback_data"])
+    page2 = em.wait_for(
+        lambda: "page 2 of" in (t := em.bot_messages(ADMIN)[index]["message"]["text"]) and t,
+        30, "the list's second page",
+    )
+    assert f"({shown + 1}–" in page2 and len(em.bot_messages(ADMIN)) == index + 1
 
 
 # ---- Telegram errors: flood control, dropped connections, a restarted Bot API -------------------

@@ -155,8 +155,8 @@ def test_emoji_count_twice_towards_the_limit() -> None:
 def test_plain_text_rendering_marks_the_span_and_names_the_link() -> None:
     result = Result("q", False, (answer("NATO officials disavowed it.", (0, 14)),))
     plain = fmt.format_result_plain(result)
-    assert plain.startswith("“*NATO officials* disavowed it.”")
-    assert "Le Monde report (https://example.com/a?x=1&y=2), 2024-11-25" in plain
+    assert plain.startswith("1. “[NATO officials] disavowed it.”")
+    assert "— Le Monde report · 2024-11-25 · https://example.com/a?x=1&y=2" in plain
 
 
 def test_html_to_plain_undoes_our_markup() -> None:

@@ -8,6 +8,7 @@ import asyncio
 import io
 import json
 import logging
+import re
 import threading
 import time
 from collections import defaultdict
@@ -22,6 +23,7 @@ from telegram.ext import Application
 from telegram.request import BaseRequest, RequestData
 
 from bot import app as bot_app
+from bot import formatting as fmt
 from bot import handlers as h
 from bot.config import BotSettings
 from bot.state import BotState
@@ -100,7 +102,7 @@ class FakeServices:
                 for i, q in enumerate(TROOPS))
             return Result(question, False, answers[:k])
         if "<" in question:
-            quote = f"Echo {question}"
+            quote = f"Echo {question}" + " many words" * (800 if "long" in question else 0)
             return Result(question, False, (Answer(quote, (0, 4), 0.9, (_source(9),), (9,)),))
         return Result(question, True, (), message=None,
                       related=("Troops to Ukraine", "Missile strikes"))
@@ -127,10 +129,14 @@ class FakeServices:
         return IndexSummary(added=[filename], passages_embedded=2,
                             skipped=[Skipped("line 3", "no text")])
 
+    articles: int = 1
+
     def sources(self) -> list[FakeArticle]:
         self._record("sources")
-        return [FakeArticle("a1", "Troops <talks>", "/n/1.txt", "https://n.example/1",
-                            "2024-11-25", 12)]
+        first = [FakeArticle("a1", "Troops <talks>", "/n/1.txt", "https://n.example/1",
+                             "2024-11-25", 12)]
+        return first + [FakeArticle(f"v{i}", f"Variant {i}: " + "long title " * 20, None, None,
+                                    None, 1) for i in range(2, self.articles + 1)]
 
     def catalog(self) -> FakeCatalog:
         self._record("catalog")
@@ -286,16 +292,25 @@ async def test_private_question_gets_quotes_sources_and_buttons(bot: Harness) ->
     assert bot.state.counts()["questions_asked"] == 1
 
 
-async def test_more_edits_the_message_to_the_next_page(bot: Harness) -> None:
+async def test_more_and_back_page_the_same_message_both_ways(bot: Harness) -> None:
     await bot.send(message("Tell me about troops"))
-    markup = bot.tg.sent()[0]["reply_markup"]["inline_keyboard"][0]
+    first = bot.tg.sent()[0]
+    markup = first["reply_markup"]["inline_keyboard"][0]
     more = markup[2]["callback_data"]
     assert len(more.encode()) < 64
+    assert "page 1 of 2" in first["text"]
     await bot.send(callback(more))
     [edit] = bot.tg.sent("editMessageText")
     assert TROOPS[3] in edit["text"] and TROOPS[0] not in edit["text"]
-    assert "Answers 4–4 of 4" in edit["text"]
-    assert [b["text"] for b in edit["reply_markup"]["inline_keyboard"][0]] == ["👍", "👎"]
+    assert "Answers 4–4 of 4 · page 2 of 2" in edit["text"]
+    buttons = edit["reply_markup"]["inline_keyboard"][0]
+    assert [b["text"] for b in buttons] == ["👍", "👎", "◂ Back"]
+    await bot.send(callback(buttons[2]["callback_data"]))
+    back = bot.tg.sent("editMessageText")[1]
+    assert back["text"] == first["text"] and back["message_id"] == edit["message_id"]
+    assert [b["text"] for b in back["reply_markup"]["inline_keyboard"][0]] == ["👍", "👎",
+                                                                              "More ▸"]
+    assert len(bot.tg.sent()) == 1  # edited in place: no new message
     assert bot.tg.sent("answerCallbackQuery")
 
 
@@ -321,7 +336,7 @@ async def test_expired_buttons_say_so(bot: Harness) -> None:
 async def test_not_found_reply_offers_related_topics_and_no_buttons(bot: Harness) -> None:
     await bot.send(message("What is the capital of Mars?"))
     [reply] = bot.tg.sent()
-    assert reply["text"].startswith("I couldn't find that in the articles.")
+    assert reply["text"].startswith(fmt.NOT_FOUND)
     assert "• Troops to Ukraine" in reply["text"]
     assert "reply_markup" not in reply
 
@@ -384,8 +399,7 @@ async def test_service_errors_are_shown_and_crashes_logged_not_leaked(
 
 
 async def test_a_long_answer_is_split_and_buttons_go_on_the_last_part(bot: Harness) -> None:
-    long_q = "<" + "many words " * 800
-    await bot.send(message(long_q))
+    await bot.send(message("<long answer, please?"))
     parts = bot.tg.sent()
     assert len(parts) >= 3
     assert all(len(p["text"]) <= 4096 for p in parts)
@@ -579,6 +593,112 @@ async def test_sources_and_stats_for_admins(bot: Harness) -> None:
     assert "Questions asked: 1" in stats
 
 
+async def test_sources_pages_whole_lines_with_back_and_more(bot: Harness) -> None:
+    bot.services.articles = 130
+    await bot.send(message("/sources", uid=ADMIN))
+    [first] = bot.tg.sent()
+    header = re.match(r"<b>130 articles indexed \(1–(\d+), page 1 of (\d+)\):</b>\n• ",
+                      first["text"])
+    assert header is not None
+    shown, pages = int(header.group(1)), int(header.group(2))
+    assert 10 < shown < 40 and pages > 130 // 40  # long titles: fewer lines a page
+    assert "(12 passages)" in first["text"] and "(1 passage)" in first["text"]
+    assert first["text"].count("\n• ") == shown and first["text"].endswith("(1 passage)")
+    buttons = first["reply_markup"]["inline_keyboard"][0]
+    assert [b["text"] for b in buttons] == ["More ▸"]
+    await bot.send(callback(buttons[0]["callback_data"], uid=ADMIN))
+    [page2] = bot.tg.sent("editMessageText")
+    assert f"({shown + 1}–" in page2["text"] and f"Variant {shown + 1}:" in page2["text"]
+    assert [b["text"] for b in page2["reply_markup"]["inline_keyboard"][0]] == ["◂ Back",
+                                                                               "More ▸"]
+    for part in (first["text"], page2["text"]):
+        assert len(part) <= 4096 and part.count("<i>") == part.count("</i>")
+    await bot.send(callback("src:1", uid=USER))  # a non-admin cannot page the list
+    assert len(bot.tg.sent("editMessageText")) == 1
+    assert "only the bot's admins" in bot.tg.sent("answerCallbackQuery")[-1]["text"]
+
+
+# ---- conversation --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text,opener", [("hi", "Hi!"), ("thanks!", "You're welcome!"),
+                                         ("ok 👍", "Ask me")])
+async def test_small_talk_in_private_gets_a_friendly_line(bot: Harness, text: str,
+                                                          opener: str) -> None:
+    await bot.send(message(text))
+    [reply] = bot.texts()
+    assert reply.startswith(opener) and "Ask me about the news" in reply and "/help" in reply
+    assert not bot.services.calls  # nothing was searched
+    assert "I don't know" not in reply
+
+
+async def test_a_non_question_reply_to_the_bot_in_a_group_gets_silence(bot: Harness) -> None:
+    to_bot = {"message_id": 5, "date": 1700000000, "chat": {"id": -100, "type": "supergroup"},
+              "from": {"id": BOT_ID, "is_bot": True, "first_name": "Quote"}, "text": "…"}
+    for text in ("thanks!", "lol", "interesting stuff"):
+        await bot.send(group(text, reply_to_message=to_bot))
+    assert not bot.tg.sent() and not bot.services.calls
+    await bot.send(group("and who objected?", reply_to_message=to_bot))
+    assert bot.services.calls == [("ask", "and who objected?")]
+
+
+async def test_a_long_message_is_answered_by_its_question_and_says_so(bot: Harness) -> None:
+    pasted = "Here is an article I read this morning. " * 40
+    await bot.send(message(pasted + "So who sent the troops? " + "More context. " * 50))
+    assert bot.services.calls == [("ask", "So who sent the troops?")]
+    [note, *answers] = bot.texts()
+    assert note.startswith("Your message is long, so I answered only this part of it: "
+                           "<i>So who sent the troops?</i>")
+    assert "NATO officials" in answers[0]
+
+
+async def test_a_question_in_another_language_is_told_so_in_that_language(bot: Harness) -> None:
+    await bot.send(message("Wer hat Truppen vorgeschlagen?"))
+    [reply] = bot.texts()
+    assert reply.startswith("Ich beantworte Fragen") and "please ask in English" in reply
+    await bot.send(message("Qui a proposé d'envoyer des troupes ?"))
+    assert bot.texts()[-1].startswith("Je réponds en anglais")
+    # when the articles do answer it (names, shared words), the answers are what counts
+    await bot.send(message("Wer hat die troops nach der Ukraine geschickt?"))
+    assert "NATO officials" in bot.texts()[-1]
+
+
+async def test_unknown_commands_get_the_help_line_in_private_only(bot: Harness) -> None:
+    await bot.send(message("/foo bar"))
+    [reply] = bot.texts()
+    assert reply.startswith("I don't know /foo.") and "/help" in reply
+    await bot.send(group("/foo"))
+    assert len(bot.texts()) == 1
+
+
+async def test_start_in_a_group_does_not_say_just_type(bot: Harness) -> None:
+    await bot.send(group("/start"))
+    text = "\n".join(bot.texts())
+    assert "Here: just type" not in text and "In a private chat with me" in text
+    assert "In a group, like here" in text and "/ask" in text
+
+
+async def test_an_inline_query_without_an_answer_offers_one_explaining_result(
+        bot: Harness) -> None:
+    await bot.send({"update_id": next(_update_ids), "inline_query": {
+        "id": "iq3", "from": _user(USER), "query": "capital of Mars", "offset": ""}})
+    [result] = bot.tg.sent("answerInlineQuery")[0]["results"]
+    assert result["title"] == "No answer in the articles"
+    sent = result["input_message_content"]["message_text"]
+    assert sent.startswith("<i>capital of Mars</i>") and fmt.NOT_FOUND in sent
+
+
+async def test_start_up_and_reindex_are_logged_for_operators(
+        bot: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="bot"):
+        assert bot.app.post_init is not None
+        await bot.app.post_init(bot.app)
+        await bot.send(message("/reindex", uid=ADMIN))
+    logged = [r.getMessage() for r in caplog.records]
+    assert f"serving @{BOT_NAME} with 5 articles, polling" in logged
+    assert any(m.startswith(f"reindex by {ADMIN}: 1 added, 0 updated") for m in logged)
+
+
 # ---- app wiring ----------------------------------------------------------------------------
 
 
@@ -620,11 +740,27 @@ def test_terminal_chat_prints_answers_as_plain_text() -> None:
                               io.StringIO("Who disavowed the troops idea?\n\nMars?\n"), out)
     text = out.getvalue()
     assert "5 news articles" in text
-    assert "“The statement was quickly disavowed by *NATO officials*" in text
-    assert "Article 0 (https://news.example/0), 2024-11-25 and 1 more source" in text
-    assert "I couldn't find that in the articles." in text
+    assert "“The statement was quickly disavowed by [NATO officials]" in text
+    assert "— Article 0 · 2024-11-25 · https://news.example/0\n   — Article 10 ·" in text
+    assert fmt.NOT_FOUND in text
     assert "<" not in text.replace("> ", "")
     assert [c for c, _ in services.calls].count("ask") == 2
+
+
+def test_terminal_chat_pages_and_chats_like_the_bot() -> None:
+    services = FakeServices()
+    out = io.StringIO()
+    bot_app.run_terminal_chat(services,  # type: ignore[arg-type]
+                              io.StringIO("hi\nTell me about troops\nmore\nmore\nback\n"
+                                          "Wer hat Truppen vorgeschlagen?\n"), out)
+    turns = out.getvalue().split("\n> ")[1:]
+    assert turns[0].startswith("hi\nHi! Ask me about the news")
+    assert "Answers 1–3 of 4 · page 1 of 2" in turns[1] and TROOPS[3] not in turns[1]
+    assert TROOPS[3] in turns[2] and "page 2 of 2" in turns[2] and TROOPS[0][:30] not in turns[2]
+    assert "That was the last page." in turns[3]
+    assert TROOPS[0][:30] in turns[4] and "page 1 of 2" in turns[4]
+    assert "Ich beantworte Fragen" in turns[5] and "please ask in English" in turns[5]
+    assert [c for c, _ in services.calls].count("ask") == 2  # not for "hi", nor for paging
 
 
 def test_terminal_chat_reports_a_missing_index() -> None:
