@@ -317,7 +317,9 @@ def _evaluate_one(
             Answerer(eval_dir, services.embedder, config.retrieval, reader), target, limit, articles
         )
     if target.suffix == ".jsonl":
-        return ev.evaluate_qa(services.answerer, target)
+        per_page = config.bot.answers_per_page  # pages as the bot shows them
+        pages = -(-config.bot.max_answers // per_page)
+        return ev.evaluate_qa(services.answerer, target, k=per_page, pages=pages)
     raise QuotebotError(f"{target}: not a BEIR folder, SQuAD .json or QA .jsonl file")
 
 

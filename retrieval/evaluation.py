@@ -234,13 +234,18 @@ def evaluate_squad(
 
 
 # -- QA jsonl (news-dev) -------------------------------------------------------------------------
-def evaluate_qa(answerer: Answerer, path: Path, k: int = 3) -> dict[str, Any]:
-    """Top-1/top-k answer hits, source hits and abstention on a news-dev style file."""
+def evaluate_qa(answerer: Answerer, path: Path, k: int = 3, pages: int = 3) -> dict[str, Any]:
+    """Top-1/top-k answer hits, source hits and abstention on a news-dev style file.
+
+    The bot shows ``k`` answers a page over ``pages`` pages: answers past the first page are
+    asked for as the bot does, and counted on topic when they hold a gold answer or come from a
+    gold source (a reply whose later pages are unrelated disappoints).
+    """
     rows = [
         json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
     ]
     top1 = topk = src = answerable = abstain_ok = unanswerable = 0
-    span_ok = span_wrong = false_idk = 0
+    span_ok = span_wrong = false_idk = later = later_on_topic = 0
     misses, times = [], []
     if rows:
         answerer.ask(rows[0]["question"], k=k)  # loads the NER model: not a question's latency
@@ -270,6 +275,12 @@ def evaluate_qa(answerer: Answerer, path: Path, k: int = 3) -> dict[str, Any]:
         src += bool(gold) and any(
             _is_source(s, gold) for a in result.answers[:k] for s in a.sources
         )
+        if pages > 1:
+            for a in answerer.ask(row["question"], k=k * pages).answers[k:]:
+                later += 1
+                later_on_topic += contains_answer(a.quote, row["answers"]) or any(
+                    _is_source(s, gold) for s in a.sources
+                )
         if not anywhere:
             misses.append(row["question"])
     return {
@@ -283,6 +294,8 @@ def evaluate_qa(answerer: Answerer, path: Path, k: int = 3) -> dict[str, Any]:
         "wrong_spans": span_wrong,
         "abstention": round(abstain_ok / unanswerable, 4) if unanswerable else None,
         "false_idk": false_idk,
+        "later_answers": later,  # answers on pages 2+ over all answerable questions ...
+        "later_on_topic": round(later_on_topic / later, 4) if later else None,  # ... on topic
         "misses": misses,
         "ask_latency": percentiles(times),
     }

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import json
 
-from retrieval.answers import SourceRef
-from retrieval.evaluation import _is_source, squad_f1, squad_normalize, squad_questions
+from retrieval.answers import Answer, Result, SourceRef
+from retrieval.evaluation import (
+    _is_source,
+    evaluate_qa,
+    squad_f1,
+    squad_normalize,
+    squad_questions,
+)
 
 
 def _ref(ident: str, path: str | None) -> SourceRef:
@@ -69,3 +75,27 @@ def test_squad_questions_of_some_articles_keep_paragraph_ids_over_the_whole_file
     path.write_text(json.dumps(data))
     assert squad_questions(path, range(1, 2)) == [("p1", "qb?", ["y"])]
     assert len(squad_questions(path)) == 2
+
+
+class _PagedAnswerer:
+    """Five answers per question: the first holds the gold answer, the rest come from articles
+    'a' (the gold source) and 'b'."""
+
+    def ask(self, question: str, k: int = 3) -> Result:
+        arts = ["a", "a", "b", "a", "b"][:k]
+        answers = tuple(
+            Answer(quote="Smith said." if i == 0 else f"other {i}", highlight=None, score=1.0,
+                   sources=(_ref(art, None),))
+            for i, art in enumerate(arts)
+        )
+        return Result(question=question, abstained=False, answers=answers)
+
+
+def test_answers_past_the_first_page_are_counted_on_topic_by_gold_answer_or_source(tmp_path):
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text(json.dumps({"question": "Who?", "answers": ["Smith"], "sources": ["a"]}) + "\n")
+    figures = evaluate_qa(_PagedAnswerer(), qa, k=2, pages=3)  # type: ignore[arg-type]
+    assert figures["top1_hit"] == 1.0
+    assert figures["later_answers"] == 3  # answers 3-5
+    assert figures["later_on_topic"] == round(1 / 3, 4)  # only answer 4 is from 'a'
+    assert evaluate_qa(_PagedAnswerer(), qa, k=2, pages=1)["later_answers"] == 0  # type: ignore[arg-type]
