@@ -31,6 +31,7 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from index.errors import QuotebotError
+from index.sources import SUFFIXES, format_of
 from retrieval.answers import Result
 from retrieval.engine import is_question
 
@@ -46,7 +47,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-UPLOAD_SUFFIXES = (".txt", ".md", ".html", ".htm", ".jsonl")
 REFUSAL = "Sorry, only the bot's admins can do that."
 ERROR_REPLY = "Sorry, something went wrong while answering. Please try again in a moment."
 TYPING_EVERY_S = 4.0  # Telegram shows "typing…" for about 5 s per chat action
@@ -568,9 +568,9 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     deps = deps_of(context)
     document = message.document
     name = document.file_name or "upload.txt"
-    if PurePath(name).suffix.lower() not in UPLOAD_SUFFIXES:
+    if format_of(PurePath(name)) is None:  # the suffixes `quotebot index` reads, no other list
         await reply_html(message, fmt.escape(
-            f"I can index {', '.join(UPLOAD_SUFFIXES)} files; {name} is not one of them."))
+            f"I can index {', '.join(SUFFIXES)} files; {name} is not one of them."))
         return
     limit = deps.settings.max_upload_bytes
     if document.file_size is not None and document.file_size > limit:

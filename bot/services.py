@@ -126,7 +126,7 @@ class Services:
         return self._store_and_index(url_key(doc.key), line.encode("utf-8"), suffix=".jsonl")
 
     def add_upload(self, filename: str, data: bytes) -> IndexSummary:
-        """Index an uploaded .txt/.md/.html/.jsonl file; the name is sanitised, never trusted."""
+        """Index an uploaded article file (any format ``index`` reads); the name is sanitised, never trusted."""
         limit = self.config.bot.max_upload_bytes
         if len(data) > limit:
             raise IngestError(f"{safe_upload_name(filename)} is over the {limit:,} byte limit")

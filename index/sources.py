@@ -17,7 +17,7 @@ import time
 import unicodedata
 import zlib
 from collections.abc import Iterator, Sequence
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
 from .errors import IngestError
@@ -46,7 +46,7 @@ def _suffix_of(name: str) -> str:
     return next((s for s in _LONGEST_FIRST if lower.endswith(s)), "")
 
 
-def format_of(path: Path) -> str | None:
+def format_of(path: PurePath) -> str | None:
     return SUFFIXES.get(_suffix_of(path.name))
 
 

@@ -572,6 +572,14 @@ async def test_uploaded_document_is_downloaded_and_indexed(bot: Harness) -> None
     assert "line 3" in bot.texts()[-1]
 
 
+@pytest.mark.parametrize("name", ["notes.markdown", "wire.jsonl.gz", "Page.HTM"])
+async def test_every_format_the_index_reads_can_be_uploaded(bot: Harness, name: str) -> None:
+    bot.tg.files["f1"] = b"x"
+    doc = {"file_id": "f1", "file_unique_id": "u", "file_name": name, "file_size": 1}
+    await bot.send(message("", uid=ADMIN, document=doc))
+    assert ("add_upload", (name, b"x")) in bot.services.calls
+
+
 @pytest.mark.parametrize("name,size,expected", [("photo.png", 10, "not one of them"),
                                                 ("big.txt", 5000, "the limit is 1,000")])
 async def test_unsuitable_uploads_are_refused(bot: Harness, name: str, size: int,
