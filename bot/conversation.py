@@ -5,9 +5,11 @@ Pure functions, so that the handlers stay about Telegram and each rule is tested
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from retrieval.answers import Result
 
@@ -102,25 +104,24 @@ ENGLISH_ONLY_EN = "I answer in English, about English news articles: please ask 
 # Detected with at least this confidence, a question is in that language. Short English questions
 # score 0.68 to 0.98 as English; names alone ("Macron Scholz") stay below 0.3 for any language.
 MIN_LANGUAGE_CONFIDENCE = 0.8
-_detector = None
+
+
+@functools.cache
+def _language_detector() -> Any:
+    """lingua ships its models in its package; only the languages we can reply in are loaded,
+    on first use (about a second)."""
+    from lingua import Language, LanguageDetectorBuilder
+
+    return LanguageDetectorBuilder.from_languages(
+        Language.ENGLISH, *(getattr(Language, name) for name in ENGLISH_ONLY)
+    ).build()
 
 
 def foreign_language(text: str) -> str | None:
-    """The name of the language the text is in (e.g. "GERMAN") when it is surely not English.
-
-    lingua ships its models in its package; only the languages we can reply in are loaded,
-    on first use (about a second).
-    """
-    global _detector
+    """The name of the language the text is in (e.g. "GERMAN") when it is surely not English."""
     if not _WORD.search(text):
         return None
-    if _detector is None:
-        from lingua import Language, LanguageDetectorBuilder
-
-        _detector = LanguageDetectorBuilder.from_languages(
-            Language.ENGLISH, *(getattr(Language, name) for name in ENGLISH_ONLY)
-        ).build()
-    best = _detector.compute_language_confidence_values(text)[0]
+    best = _language_detector().compute_language_confidence_values(text)[0]
     name = best.language.name
     if name == "ENGLISH" or best.value < MIN_LANGUAGE_CONFIDENCE:
         return None
