@@ -83,6 +83,11 @@ _SAYING = frozenset(
         "report",
     ]
 )
+# Verbs of wanting and trying: "who wants to buy X" asks who buys, "who is going to run it" who
+# runs it. The verb compared with the passage's is the one they govern.
+_CATENATIVE = frozenset(
+    ["want", "wish", "plan", "seek", "try", "attempt", "intend", "hope", "aim", "go", "expect"]
+)
 # Capitalised, but dates, not names: a story of "Feb 26" says "today", not "February".
 MONTHS = frozenset(
     name.lower() for name in [*calendar.month_name, *calendar.month_abbr, "Sept"] if name
@@ -248,7 +253,7 @@ def _parse(doc: Any) -> tuple[str | None, bool, bool, str | None]:
     root = next((t for t in verbs if t.dep_ == "ROOT"), verbs[0] if verbs else None)
     if root is None:  # the small tagger takes some verbs for adverbs ("did the stock close")
         root = next((t for t in doc if t.dep_ == "ROOT" and t.pos_ in ("ADV", "ADJ")), None)
-    if root is not None and root.lemma_.lower() in _SAYING:
+    if root is not None and root.lemma_.lower() in _SAYING | _CATENATIVE:
         # "What is Montedison reported to be paying": what it does is the reported verb
         root = next(
             (c for c in root.children if c.dep_ in ("xcomp", "ccomp") and c.pos_ == "VERB"), root

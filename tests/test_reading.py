@@ -278,6 +278,13 @@ def test_a_reported_question_asks_for_the_reported_verb(reader):
     assert reader.analyze("who reported the drop in Lumen output").verb == "report"
 
 
+def test_wanting_or_going_to_do_something_asks_for_the_verb_done(reader):
+    asked = reader.analyze("who wants to buy all of Lumen's assets")
+    assert (asked.verb, asked.subject) == ("buy", True)
+    assert reader.analyze("Who is going to run Orchard's ladder unit?").verb == "run"
+    assert reader.analyze("Who is going to the summit?").verb == "go"  # no verb after it
+
+
 def test_pence_and_a_currency_with_its_country_are_money(reader):
     text = "Orchard said its offer is 700p for each Lumen ordinary share, valuing Lumen at 90 mln."
     assert _best(reader, "how much is Orchard offering per Lumen share", text)[0] == "700p"
