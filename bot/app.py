@@ -41,6 +41,7 @@ from tenacity import (
 )
 
 from index.errors import QuotebotError
+from index.settings import FeedSettings
 from retrieval.answers import Result
 
 from . import conversation
@@ -63,6 +64,9 @@ ADMIN_COMMANDS = [
     *USER_COMMANDS,
     BotCommand("reindex", "Re-scan the article folders"),
     BotCommand("add", "Fetch and index one article: /add URL"),
+    BotCommand("feeds", "The news feeds and their last fetch"),
+    BotCommand("feed_add", "Index a feed now and on a schedule: /feed_add URL [MINUTES]"),
+    BotCommand("feed_remove", "Drop a feed and its articles: /feed_remove URL"),
     BotCommand("sources", "List the indexed articles"),
     BotCommand("stats", "Index size, questions, feedback"),
 ]
@@ -217,8 +221,10 @@ def build_application(
     settings: BotSettings | None = None,
     state: BotState | None = None,
     send_retry_delays: Sequence[float] = SEND_RETRY_DELAYS_S,
+    feed_check_seconds: float | None = None,
 ) -> Application:  # type: ignore[type-arg]
-    """The bot with every handler registered; ``request`` objects are a seam for tests."""
+    """The bot with every handler registered, and the feed poll when there is a config;
+    ``request`` objects are a seam for tests."""
     settings = settings or _services_settings(services)
     if state is None:
         data_dir = services.config.data_dir  # type: ignore[attr-defined]
@@ -246,6 +252,15 @@ def build_application(
         limiter=RateLimiter(settings.rate_limit_count, settings.rate_limit_seconds),
     )
     add_handlers(app)
+    feeds = getattr(getattr(services, "config", None), "feeds", None)
+    if feed_check_seconds is None and isinstance(feeds, FeedSettings):
+        feed_check_seconds = feeds.check_seconds
+    if feed_check_seconds and app.job_queue is not None:
+        # each due feed is fetched off the event loop; a pass still running is not doubled
+        app.job_queue.run_repeating(
+            h.poll_feeds, interval=feed_check_seconds, first=feed_check_seconds,
+            name="feeds", job_kwargs={"max_instances": 1, "coalesce": True},
+        )
     return app
 
 
@@ -257,6 +272,9 @@ def add_handlers(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("ask", h.on_ask))
     app.add_handler(CommandHandler("reindex", h.on_reindex))
     app.add_handler(CommandHandler("add", h.on_add))
+    app.add_handler(CommandHandler("feeds", h.on_feeds))
+    app.add_handler(CommandHandler("feed_add", h.on_feed_add))
+    app.add_handler(CommandHandler("feed_remove", h.on_feed_remove))
     app.add_handler(CommandHandler("sources", h.on_sources))
     app.add_handler(CommandHandler("stats", h.on_stats))
     app.add_handler(MessageHandler(private & filters.Document.ALL, h.on_document))

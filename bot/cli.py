@@ -16,6 +16,7 @@ import click
 from index.check import CheckReport, check_index
 from index.embedding import model_path_for
 from index.errors import QuotebotError
+from index.feeds import Feed
 from index.records import IndexSummary
 
 from .config import load_config
@@ -169,6 +170,70 @@ def stats(ctx: click.Context) -> None:
     """Counts and sizes of the served index."""
     with friendly_errors():
         click.echo(json.dumps(_services(ctx).stats(), indent=2))
+
+
+@main.group()
+def feeds() -> None:
+    """RSS, Atom and RDF feeds whose entries are indexed as articles (`serve` polls them)."""
+
+
+@feeds.command(name="add")
+@click.argument("url")
+@click.option("--every", type=click.IntRange(min=1), metavar="MINUTES",
+              help="How often `serve` fetches it.  [default: [feeds] every_minutes]")
+@click.pass_context
+def feeds_add(ctx: click.Context, url: str, every: int | None) -> None:
+    """Add a feed; `quotebot feeds fetch` (or `serve`) reads it."""
+    with friendly_errors():
+        feed = _services(ctx).add_feed(url, every)
+    click.echo(f"added {feed.url}, fetched every {feed.every} min by `quotebot serve`; "
+               "`quotebot feeds fetch` reads it now")
+
+
+@feeds.command(name="list")
+@click.pass_context
+def feeds_list(ctx: click.Context) -> None:
+    """The feeds, when each was last fetched, what it gave, and its entries."""
+    with friendly_errors():
+        listed = _services(ctx).feeds()
+    if not listed:
+        click.echo("no feeds yet: add one with `quotebot feeds add URL`")
+    for feed in listed:
+        click.echo(format_feed(feed))
+
+
+def format_feed(feed: Feed) -> str:
+    last = f"last fetched {feed.last_fetched}: {feed.last_result}" if feed.last_fetched else (
+        "not fetched yet")
+    title = f"\t{feed.title}" if feed.title else ""
+    return f"{feed.url}\tevery {feed.every} min\t{feed.entries} entries\t{last}{title}"
+
+
+@feeds.command(name="remove")
+@click.argument("url")
+@click.pass_context
+def feeds_remove(ctx: click.Context, url: str) -> None:
+    """Remove a feed and its articles."""
+    with friendly_errors():
+        summary = _services(ctx).remove_feed(url)
+    click.echo(f"removed {url.strip()}" + (
+        f" and {len(summary.removed)} articles" if summary.removed else ""))
+
+
+@feeds.command(name="fetch")
+@click.pass_context
+def feeds_fetch(ctx: click.Context) -> None:
+    """Fetch every feed now and index what is new; exit 1 when a feed failed."""
+    with friendly_errors():
+        reports = _services(ctx).fetch_feeds()
+    if not reports:
+        click.echo("no feeds yet: add one with `quotebot feeds add URL`")
+    for report in reports:
+        click.echo(report.line())
+        for note in report.notes:
+            click.echo(f"  {note}")
+    if any(r.error is not None for r in reports):
+        ctx.exit(1)
 
 
 def format_check(report: CheckReport) -> str:

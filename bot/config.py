@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from index.errors import QuotebotError
-from index.settings import ChunkSettings, EmbeddingSettings, IngestSettings, VectorSettings
+from index.settings import (
+    ChunkSettings,
+    EmbeddingSettings,
+    FeedSettings,
+    IngestSettings,
+    VectorSettings,
+)
 from retrieval.settings import RetrievalSettings
 
 ENV_PREFIX = "QUOTEBOT_"
@@ -53,6 +59,7 @@ class Config:
     embedding: EmbeddingSettings = field(default_factory=EmbeddingSettings)
     vectors: VectorSettings = field(default_factory=VectorSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
+    feeds: FeedSettings = field(default_factory=FeedSettings)
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     bot: BotSettings = field(default_factory=BotSettings)
     source: Path | None = None  # the config.toml these came from
@@ -67,6 +74,7 @@ _SECTIONS: dict[str, type] = {
     "embedding": EmbeddingSettings,
     "vectors": VectorSettings,
     "ingest": IngestSettings,
+    "feeds": FeedSettings,
     "retrieval": RetrievalSettings,
     "bot": BotSettings,
 }

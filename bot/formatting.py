@@ -21,6 +21,7 @@ from retrieval.engine import NOT_FOUND
 from .conversation import ENGLISH_ONLY, ENGLISH_ONLY_EN, Turn
 
 if TYPE_CHECKING:
+    from index.feeds import Feed, FeedReport
     from index.records import IndexSummary
     from index.store import ArticleInfo, Catalog
 
@@ -333,6 +334,35 @@ def format_summary(summary: IndexSummary, title: str = "Index updated") -> str:
     return split_blocks(blocks)[0]
 
 
+def format_feeds(feeds: Sequence[Feed]) -> str:
+    """/feeds: each feed, how often it is fetched, its entries and its last fetch."""
+    if not feeds:
+        return render([Span("No feeds yet. Add one with "),
+                       Span("/feed_add https://example.com/feed.xml", ("code",))])
+    block: Block = [Span(f"{plural(len(feeds), 'feed')}:", ("b",))]
+    for feed in feeds:
+        last = (f"last fetched {format_date(feed.last_fetched)}: {feed.last_result}"
+                if feed.last_fetched else "not fetched yet")
+        block += [Span("\n• "), _title_span(feed.title or feed.url, feed.url),
+                  Span(f" — every {feed.every} min, {plural(feed.entries, 'entry')}; {last}")]
+    return split_blocks([block])[0]
+
+
+def format_feed_reports(reports: Sequence[FeedReport] | str, title: str) -> str:
+    """What one feed pass did, feed by feed, with the entries that failed; or why none ran."""
+    if isinstance(reports, str):
+        return render([Span(reports)])
+    blocks: list[Block] = [[Span(title, ("b",))]]
+    for report in reports:
+        lines: Block = [Span(report.line())]
+        for note in report.notes[:5]:
+            lines.append(Span(f"\n• {note}"))
+        if len(report.notes) > 5:
+            lines.append(Span(f"\n… and {len(report.notes) - 5} more"))
+        blocks.append(lines)
+    return split_blocks(blocks)[0]
+
+
 def format_progress(stage: str, done: int, total: int) -> str:
     """One line of reindex progress, e.g. "Reindexing… embedding 40/120"."""
     if total > 0:
@@ -381,8 +411,12 @@ def _source_line(article: ArticleInfo) -> Block:
 
 
 def plural(n: int, noun: str) -> str:
-    """"1 passage", "2 passages"."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+    """"1 passage", "2 passages", "2 entries"."""
+    if n == 1:
+        return f"{n} {noun}"
+    if noun.endswith("y") and noun[-2:-1] not in "aeiou":
+        return f"{n} {noun[:-1]}ies"
+    return f"{n} {noun}s"
 
 
 def format_stats(stats: Mapping[str, Any], bot_counts: Mapping[str, Any]) -> str:
@@ -459,7 +493,9 @@ def format_help(catalog: Catalog | None, bot_username: str, is_admin: bool = Fal
         blocks.append([
             Span("Admin", ("b",)),
             Span("\n/reindex – re-scan the article folders\n/add URL – fetch and index one "
-                 "article\nsend a .txt, .md, .html or .jsonl file – index it\n/sources – what is "
+                 "article\nsend a .txt, .md, .html or .jsonl file – index it\n/feeds – the news "
+                 "feeds\n/feed_add URL [MINUTES] – index a feed's entries, now and on a "
+                 "schedule\n/feed_remove URL – drop a feed and its articles\n/sources – what is "
                  "indexed\n/stats – index size, questions, feedback"),
         ])
     return split_blocks(blocks)

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, Protocol
@@ -40,6 +40,7 @@ from . import formatting as fmt
 from .state import BotState, RateLimiter
 
 if TYPE_CHECKING:
+    from index.feeds import Feed, FeedReport
     from index.records import IndexSummary
     from index.store import ArticleInfo, Catalog
 
@@ -62,6 +63,12 @@ class QuotebotServices(Protocol):
     def sources(self) -> list[ArticleInfo]: ...
     def catalog(self) -> Catalog: ...
     def stats(self) -> dict[str, Any]: ...
+    def feeds(self) -> list[Feed]: ...
+    def add_feed(self, url: str, every: int | None = None) -> Feed: ...
+    def remove_feed(self, url: str) -> IndexSummary: ...
+    def fetch_feeds(
+        self, due_only: bool = False, urls: Sequence[str] | None = None
+    ) -> list[FeedReport]: ...
 
 
 @dataclass
@@ -74,6 +81,7 @@ class BotDeps:
     limiter: RateLimiter  # per user
     progress_interval: float = 2.0  # seconds between reindex progress edits (flood control)
     reindexing: asyncio.Lock = field(default_factory=asyncio.Lock)
+    feeding: asyncio.Lock = field(default_factory=asyncio.Lock)  # one feed pass at a time
     chat_limiter: RateLimiter | None = None  # per group chat; built from settings when None
     clock: Callable[[], float] = time.monotonic
     _told: dict[tuple[str, int], float] = field(default_factory=dict)
@@ -538,25 +546,117 @@ async def on_reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         await edit_html(status, fmt.format_summary(summary, "Reindex done"))
 
 
+async def _admin_url(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                     usage: str) -> tuple[Message, str] | None:
+    """The message and its one URL, for an admin command that takes one; None when the sender
+    was refused or shown ``usage``."""
+    if await _refuse_unless_admin(update, context):
+        return None
+    message = update.effective_message
+    assert message is not None
+    args = context.args or []
+    if len(args) != 1:
+        await reply_html(message, f"Usage: <code>{fmt.escape(usage)}</code>")
+        return None
+    return message, args[0]
+
+
+async def _admin_call(context: ContextTypes.DEFAULT_TYPE, message: Message, failed: str,
+                      call: Callable[..., Any], *args: Any) -> Any:
+    """``call(*args)`` in a worker thread while "typing…" shows; None after telling the admin
+    why it failed (``failed`` starts the reply)."""
+    async with typing(context, message.chat_id):
+        try:
+            return await asyncio.to_thread(call, *args)
+        except QuotebotError as exc:
+            await reply_html(message, fmt.escape(f"{failed}: {exc}"))
+            return None
+
+
 async def on_add(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/add URL: fetch one article and index it."""
+    asked = await _admin_url(update, context, "/add https://example.com/article")
+    if asked is None:
+        return
+    message, url = asked
+    summary = await _admin_call(context, message, "Couldn't add that",
+                                deps_of(context).services.add_url, url)
+    if summary is None:
+        return
+    logger.info("added %s: %d passages", url, summary.passages_embedded)
+    await reply_html(message, fmt.format_summary(summary, "Added"))
+
+
+async def on_feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/feeds: the feeds, when each was fetched and what it gave."""
+    if await _refuse_unless_admin(update, context):
+        return
+    message = update.effective_message
+    assert message is not None
+    feeds = await asyncio.to_thread(deps_of(context).services.feeds)
+    await reply_html(message, fmt.format_feeds(feeds))
+
+
+async def on_feed_add(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/feed_add URL [MINUTES]: remember a feed and fetch it now."""
     if await _refuse_unless_admin(update, context):
         return
     message = update.effective_message
     assert message is not None
     args = context.args or []
-    if len(args) != 1:
-        await reply_html(message, "Usage: <code>/add https://example.com/article</code>")
+    every = args[1] if len(args) == 2 else None
+    if len(args) not in (1, 2) or (every is not None and not (every.isdigit() and int(every))):
+        await reply_html(message, "Usage: <code>/feed_add https://example.com/feed.xml</code> "
+                                  "or <code>/feed_add URL MINUTES</code>")
         return
     deps = deps_of(context)
+    feed = await _admin_call(context, message, "Couldn't add that feed", deps.services.add_feed,
+                             args[0], int(every) if every else None)
+    if feed is None:
+        return
+    logger.info("feed added: %s every %d min", feed.url, feed.every)
+    status = await reply_html(message, fmt.escape(f"Added {feed.url}; fetching it now…"))
     async with typing(context, message.chat_id):
+        reports = await _feed_pass(deps, urls=[feed.url])
+    await edit_html(status, fmt.format_feed_reports(
+        reports, f"Added; fetched every {feed.every} min"))
+
+
+async def on_feed_remove(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/feed_remove URL: forget a feed and drop its articles."""
+    asked = await _admin_url(update, context, "/feed_remove https://example.com/feed.xml")
+    if asked is None:
+        return
+    message, url = asked
+    summary = await _admin_call(context, message, "Couldn't remove that feed",
+                                deps_of(context).services.remove_feed, url)
+    if summary is None:
+        return
+    logger.info("feed removed: %s, %d articles", url, len(summary.removed))
+    await reply_html(message, fmt.escape(
+        f"Removed {url} and {fmt.plural(len(summary.removed), 'article')}."))
+
+
+async def poll_feeds(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The scheduler's job: fetch the feeds that are due, off the event loop."""
+    await _feed_pass(deps_of(context), due_only=True)
+
+
+async def _feed_pass(
+    deps: BotDeps, due_only: bool = False, urls: Sequence[str] | None = None
+) -> list[FeedReport] | str:
+    """One feed pass in a worker thread; never two at once (the reason when one is running)."""
+    if deps.feeding.locked():
+        return "A feed fetch is already running; the feed is fetched after it."
+    async with deps.feeding:
         try:
-            summary = await asyncio.to_thread(deps.services.add_url, args[0])
-        except QuotebotError as exc:
-            await reply_html(message, fmt.escape(f"Couldn't add that: {exc}"))
-            return
-    logger.info("added %s: %d passages", args[0], summary.passages_embedded)
-    await reply_html(message, fmt.format_summary(summary, "Added"))
+            reports = await asyncio.to_thread(deps.services.fetch_feeds, due_only, urls)
+        except QuotebotError as exc:  # FeedBusy from another process, a failed index update
+            logger.warning("feed fetch failed: %s", exc)
+            return f"The feed fetch failed: {exc}"
+    for report in reports:
+        logger.info("feed %s", report.line())
+    return reports
 
 
 async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -9,8 +9,10 @@ old index serves until the new one is swapped in.
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,16 @@ from typing import Any
 from index.builder import Progress, update_index
 from index.embedding import Embedder, load_embedder
 from index.errors import IndexNotBuilt, IngestError, QuotebotError
+from index.feeds import (
+    FEEDS_DIR,
+    Feed,
+    FeedBook,
+    FeedReport,
+    check_feed_url,
+    fetch_feed,
+    fetch_lock,
+    unindexed,
+)
 from index.parsing import Parser
 from index.records import Document, IndexSummary
 from index.sources import ANY_ADDRESS, fetch_url, read_file, safe_upload_name, url_key
@@ -112,8 +124,7 @@ class Services:
 
     def add_url(self, url: str) -> IndexSummary:
         """Fetch one article over http(s) and index it (kept under the data directory)."""
-        allow = ANY_ADDRESS if self.config.bot.allow_private_urls else ()
-        doc = fetch_url(url, self.config.ingest, allow=allow)
+        doc = fetch_url(url, self.config.ingest, allow=self._allow())
         # Kept as a one-line JSONL file so that the URL, title and date survive a re-index.
         record = {
             "id": url_key(doc.key),
@@ -163,6 +174,70 @@ class Services:
         finally:
             staged.unlink(missing_ok=True)
         return self.index([target], prune=False)
+
+    # -- feeds ---------------------------------------------------------------------------------
+    def _allow(self) -> tuple[str, ...]:
+        """The networks links may point into: only public ones unless private URLs are on."""
+        return ANY_ADDRESS if self.config.bot.allow_private_urls else ()
+
+    def feeds(self) -> list[Feed]:
+        book = FeedBook(self.config.data_dir)
+        try:
+            return book.feeds()
+        finally:
+            book.close()
+
+    def add_feed(self, url: str, every: int | None = None) -> Feed:
+        """Remember a feed (checked like an /add link); it is fetched on the next pass."""
+        url = check_feed_url(url, self._allow())
+        book = FeedBook(self.config.data_dir)
+        try:
+            return book.add(url, every or self.config.feeds.every_minutes)
+        finally:
+            book.close()
+
+    def remove_feed(self, url: str) -> IndexSummary:
+        """Forget a feed and drop its articles from the index."""
+        with fetch_lock(self.config.data_dir):
+            book = FeedBook(self.config.data_dir)
+            try:
+                entries = book.remove(url.strip())
+            finally:
+                book.close()
+        if not entries or not (self.config.data_dir / "current").exists():
+            return IndexSummary()
+        return self.index([], prune=True)  # the entries' files are gone: so are their articles
+
+    def fetch_feeds(
+        self, due_only: bool = False, urls: Sequence[str] | None = None
+    ) -> list[FeedReport]:
+        """One pass over the feeds (those due, for the scheduler; or only ``urls``), then one
+        index update with every entry written. Raises ``FeedBusy`` when a pass is running."""
+        data = self.config.data_dir
+        with fetch_lock(data):
+            book = FeedBook(data)
+            try:
+                now = time.time()
+                todo = book.due(now) if due_only else book.feeds()
+                if urls is not None:
+                    todo = [feed for feed in todo if feed.url in urls]
+                reports = [
+                    fetch_feed(book, feed, self.config.ingest, self.config.feeds, self._allow())
+                    for feed in todo
+                ]
+                behind = bool(unindexed(book, data))  # written, but an index update failed
+            finally:
+                book.close()
+            files = [path for report in reports for path in report.files]
+            if files or behind:
+                # the whole feeds folder: entries an earlier pass wrote but could not index too
+                summary = self.index([data / FEEDS_DIR], prune=False)
+                owner = {str(path.resolve()): r for r in reports for path in r.files}
+                for skipped in summary.skipped:  # written, but the index found nothing in it
+                    report = owner.get(re.split(r"[#:](?=[^/]*$)", skipped.source)[0])
+                    if report is not None:
+                        report.notes.append(f"{Path(skipped.source).name}: {skipped.reason}")
+        return reports
 
     def sources(self) -> list[ArticleInfo]:
         return self.answerer.sources()

@@ -16,7 +16,7 @@ import shutil
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,17 +59,23 @@ class IndexBusy(QuotebotError):
     """Another index update holds the data directory's lock."""
 
 
-@contextmanager
-def writer_lock(data_dir: Path) -> Iterator[None]:
+def writer_lock(data_dir: Path) -> AbstractContextManager[None]:
     """One writer at a time per data directory; readers never wait for it."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    with open(data_dir / ".lock", "w") as fh:
+    return exclusive(
+        data_dir / ".lock",
+        IndexBusy(f"another index update is running in {data_dir}; try again later"),
+    )
+
+
+@contextmanager
+def exclusive(lock_file: Path, busy: QuotebotError) -> Iterator[None]:
+    """Hold ``lock_file`` exclusively (across processes), or raise ``busy`` at once."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_file, "w") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise IndexBusy(
-                f"another index update is running in {data_dir}; try again later"
-            ) from None
+            raise busy from None
         yield
 
 

@@ -2,12 +2,14 @@
 
 Every passage must have one vector, one full-text row and its sentence vectors, with nothing
 left over; the files must be what the builder wrote (manifest checksums); the model and
-dimension recorded in the index must match the configured model and the FAISS index. No model is
-loaded: the caller passes the configured model's name (and its dimension when it knows it).
+dimension recorded in the index must match the configured model and the FAISS index; every feed
+entry read must be in the index. No model is loaded: the caller passes the configured model's
+name (and its dimension when it knows it).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sqlite3
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import IndexCorrupt
+from .feeds import check_feeds
 from .snapshot import (
     CURRENT,
     DB_FILE,
@@ -80,8 +83,22 @@ def _span_count(spans: str) -> int:
 
 
 def check_index(data_dir: Path, model: str | None = None, dim: int | None = None) -> CheckReport:
-    """Check the generation ``data_dir/current`` points at; never raises for a damaged index."""
+    """Check the generation ``data_dir/current`` points at, and the feeds; never raises for a
+    damaged index."""
     data_dir = Path(data_dir)
+    report = _check_generation(data_dir, model, dim)
+    problems, notes, counts = check_feeds(data_dir)
+    if not (problems or notes or counts):
+        return report
+    return dataclasses.replace(
+        report,
+        problems=report.problems + tuple(Problem(name, detail) for name, detail in problems),
+        notes=report.notes + tuple(notes),
+        counts=report.counts | counts,
+    )
+
+
+def _check_generation(data_dir: Path, model: str | None, dim: int | None) -> CheckReport:
     gen = current_generation(data_dir)
     if gen is None:
         link = data_dir / CURRENT

@@ -53,3 +53,18 @@ class IngestSettings:
     # Store each passage's spaCy parse for the answer reader: answers then cost no parsing, but
     # indexing does it once (docs/benchmarks.md). Off: passages are parsed when they are read.
     parse_passages: bool = True
+
+
+@dataclass(frozen=True)
+class FeedSettings:
+    every_minutes: int = 60  # how often a feed added without --every is fetched
+    max_entries: int = 30  # the newest entries read in one fetch of a feed
+    max_backoff_minutes: int = 1440  # after n failures a feed waits every * 2**n, up to this
+    check_seconds: float = 60.0  # how often `quotebot serve` looks for feeds that are due
+
+    def __post_init__(self) -> None:
+        for name in ("every_minutes", "max_entries", "max_backoff_minutes"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.check_seconds <= 0:
+            raise ValueError(f"check_seconds must be more than 0, got {self.check_seconds}")

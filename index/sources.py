@@ -17,6 +17,7 @@ import time
 import unicodedata
 import zlib
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
@@ -232,8 +233,37 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _V4_COMPATIBLE = ipaddress.ip_network("::/96")
 
 
+@dataclass(frozen=True)
+class Fetched:
+    """One answer of ``fetch``: where the last redirect led, the status, headers and body."""
+
+    url: str
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def text(self) -> str:
+        charset = _charset(self.headers.get("content-type", ""))
+        try:
+            return self.body.decode(charset, errors="replace")
+        except LookupError:  # a charset Python does not know
+            return self.body.decode("utf-8", errors="replace")
+
+
 def fetch_url(url: str, settings: IngestSettings, allow: Sequence[str] = ()) -> Document:
-    """Download one page and extract its article; refuses non-http(s) and non-public addresses.
+    """Download one page and extract its article; refuses non-http(s) and non-public addresses."""
+    page = fetch(url, settings, allow, types=PAGE_TYPES)
+    return html_document(page.text(), key=page.url, url=page.url)
+
+
+def fetch(
+    url: str,
+    settings: IngestSettings,
+    allow: Sequence[str] = (),
+    types: Sequence[str] = PAGE_TYPES,
+    headers: dict[str, str] | None = None,
+) -> Fetched:
+    """GET ``url`` safely: a 200 answer of one of ``types`` (a 304 when ``headers`` ask for it).
 
     The host is resolved and checked once, and the connection goes to that checked address (so a
     DNS answer that changes between check and connect cannot reach 127.0.0.1). Every redirect is
@@ -251,36 +281,46 @@ def fetch_url(url: str, settings: IngestSettings, allow: Sequence[str] = ()) -> 
             request = client.build_request(
                 "GET",
                 target.copy_with(host=address),
-                headers={"Host": target.netloc.decode("ascii"), "User-Agent": "quotebot"},
+                headers={
+                    **(headers or {}),
+                    "Host": target.netloc.decode("ascii"),
+                    "User-Agent": "quotebot",
+                },
                 extensions={"sni_hostname": target.raw_host.decode("ascii")},
             )
             try:
                 resp = client.send(request, stream=True)
                 try:
-                    if resp.is_redirect:
+                    if resp.status_code == 304 and headers:  # what a conditional GET hopes for
+                        body = b""
+                    elif resp.is_redirect:
                         current = str(target.join(resp.headers.get("location", "")))
                         continue
-                    body = _read_page(url, resp, settings, deadline)
-                    charset = resp.charset_encoding or "utf-8"
+                    else:
+                        body = _read_body(url, resp, settings, deadline, types)
+                    return Fetched(current, resp.status_code, dict(resp.headers), body)
                 finally:
                     resp.close()
             except httpx.HTTPError as exc:
                 raise IngestError(f"{url}: could not fetch ({type(exc).__name__})") from exc
-            try:
-                html = body.decode(charset, errors="replace")
-            except LookupError:  # a charset Python does not know
-                html = body.decode("utf-8", errors="replace")
-            return html_document(html, key=current, url=current)
     raise IngestError(f"{url}: more than {MAX_REDIRECTS} redirects")
 
 
-def _read_page(url: str, resp: httpx.Response, settings: IngestSettings, deadline: float) -> bytes:
-    """The body of a 200 HTML answer, refused early when its type or size is wrong."""
+def _charset(content_type: str) -> str:
+    match = re.search(r"charset=[\"']?([\w.:-]+)", content_type, re.I)
+    return match.group(1) if match else "utf-8"
+
+
+def _read_body(
+    url: str, resp: httpx.Response, settings: IngestSettings, deadline: float, types: Sequence[str]
+) -> bytes:
+    """The body of a 200 answer, refused early when its type or size is wrong."""
     if resp.status_code != 200:
         raise IngestError(f"{url}: the server answered HTTP {resp.status_code}")
     kind = resp.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind and kind not in PAGE_TYPES:
-        raise IngestError(f"{url}: the link is {kind}, not a web page")
+    if kind and kind not in types:
+        what = "a web page" if types == PAGE_TYPES else "a news feed"
+        raise IngestError(f"{url}: the link is {kind}, not {what}")
     limit = settings.url_max_bytes
     declared = resp.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:

@@ -1,10 +1,16 @@
-"""Shared fixtures: the real corpus, a deterministic fake embedder, and the real packaged model."""
+"""Shared fixtures: the real corpus, a deterministic fake embedder, the real packaged model, and
+a loopback web site."""
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -83,3 +89,62 @@ def news_answerer(news_data, real_embedder):
     from retrieval.settings import RetrievalSettings
 
     return Answerer(news_data, real_embedder, RetrievalSettings())
+
+
+@dataclass
+class Site:
+    """A loopback web server whose pages a test sets; it answers ETags with 304."""
+
+    pages: dict[str, tuple[int, str, bytes]] = field(default_factory=dict)
+    requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    delays: dict[str, float] = field(default_factory=dict)  # seconds before a path answers
+    base: str = ""
+
+    def put(self, path: str, body: str, kind: str = "text/html", status: int = 200) -> str:
+        self.pages[path] = (status, kind, body.encode())
+        return self.base + path
+
+    def hits(self, path: str) -> list[dict[str, str]]:
+        return [headers for p, headers in self.requests if p == path]
+
+
+@contextmanager
+def running_site() -> Iterator[Site]:
+    """A ``Site`` served on 127.0.0.1 (a free port) in a thread, for as long as the block runs."""
+    state = Site()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the http.server name
+            state.requests.append((self.path, dict(self.headers)))
+            status, kind, body = state.pages.get(self.path, (404, "text/plain", b"not found"))
+            if self.path in state.delays:
+                time.sleep(state.delays[self.path])
+            if 300 <= status < 400:  # a redirect: the body is where to
+                self.send_response(status)
+                self.send_header("Location", body.decode())
+                self.end_headers()
+                return
+            etag = f'"{hash(body) & 0xFFFF:x}"'
+            if status == 200 and self.headers.get("If-None-Match") == etag:
+                self.send_response(304)
+                self.end_headers()
+                return
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("ETag", etag)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.base = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()

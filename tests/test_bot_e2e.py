@@ -12,6 +12,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,26 @@ def start_bot(
         **build,
     )
     return BotThread(app, lambda: bot_app.serve(app, settings, stop_signals=None)), request
+
+
+@contextmanager
+def own_emulator(
+    services: Any, settings: Any, state_db: Path, **build: Any
+) -> Iterator[tuple[Emulator, BotThread]]:
+    """A bot polling an emulator of its own, both stopped when the block ends."""
+    emulator = Emulator(TOKEN)
+    try:
+        bot, _ = start_bot(emulator, services, settings, state_db, **build)
+    except BaseException:
+        emulator.close()
+        raise
+    try:
+        yield emulator, bot
+    finally:
+        try:
+            bot.stop()
+        finally:
+            emulator.close()
 
 
 @pytest.fixture(scope="module")
@@ -392,26 +413,10 @@ class Flaky:
 @pytest.fixture(scope="module")
 def flaky(indexed: Indexed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flaky]:
     """A second bot on its own emulator, which these tests break and restart."""
-    emulator = Emulator(TOKEN)
     services = HeldServices(indexed.services)
-    try:
-        bot, _ = start_bot(
-            emulator,
-            services,
-            indexed.config.bot,
-            tmp_path_factory.mktemp("flaky") / "bot.db",
-            send_retry_delays=RETRY_DELAYS_S,
-        )
-    except BaseException:
-        emulator.close()
-        raise
-    try:
+    with own_emulator(services, indexed.config.bot, tmp_path_factory.mktemp("flaky") / "bot.db",
+                      send_retry_delays=RETRY_DELAYS_S) as (emulator, bot):
         yield Flaky(emulator, bot, services)
-    finally:
-        try:
-            bot.stop()
-        finally:
-            emulator.close()
 
 
 def test_flood_control_and_dropped_connections_are_retried_and_delivered_once(
@@ -482,3 +487,79 @@ def test_the_bot_survives_a_restart_of_the_bot_api_and_loses_no_answer(
     assert len(flaky.replies(FRANK)) == 2
     assert flaky.bot.thread.is_alive() and flaky.bot.error is None
     assert not [r for r in caplog.records if "failed for good" in r.getMessage()]
+
+
+# ---- feeds: added by an admin, then fetched on the bot's own schedule ------------------------
+
+GRACE = 1006
+ZORBLATT_PAGE = (
+    "<html><head><title>Elbonia signs the Zorblatt accord</title></head><body><article>"
+    "<h1>Elbonia signs the Zorblatt accord</h1><p>The Zorblatt accord on river shipping was "
+    "signed in Vienna by the foreign minister of Elbonia.</p><p>Officials said the accord would "
+    "take effect next spring after ratification by parliament.</p></article></body></html>"
+)
+QUUX_PAGE = (
+    "<html><head><title>Quux Mining names a chief</title></head><body><article>"
+    "<h1>Quux Mining names a chief</h1><p>Quux Mining appointed Ingrid Vale as its chief "
+    "executive on Tuesday, the company said.</p><p>She succeeds the founder, who retires."
+    "</p></article></body></html>"
+)
+
+
+def one_item_rss(title: str, link: str, date: str) -> str:
+    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title><item>'
+            f"<title>{title}</title><link>{link}</link><pubDate>{date}</pubDate>"
+            "<description>s</description></item></channel></rss>")
+
+
+@dataclass
+class Fed:
+    emulator: Emulator
+    services: Any
+    site: Any  # tests.conftest.Site
+
+
+@pytest.fixture(scope="module")
+def fed(indexed: Indexed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fed]:
+    """A bot on its own emulator and data directory, polling its feeds every half second; the
+    feeds are served on 127.0.0.1, which only this bot's config allows."""
+    from bot.services import Services
+    from tests.conftest import running_site
+
+    root = tmp_path_factory.mktemp("fed")
+    settings = dataclasses.replace(indexed.config.bot, allow_private_urls=True)
+    config = dataclasses.replace(indexed.config, data_dir=root / "data", bot=settings)
+    services = Services(config, embedder=indexed.services.embedder)
+    bot = own_emulator(services, settings, root / "bot.db", feed_check_seconds=0.5)
+    with running_site() as site, bot as (emulator, _thread):
+        yield Fed(emulator, services, site)
+
+
+def test_an_admin_adds_a_feed_and_the_schedule_fetches_the_next(fed: Fed) -> None:
+    em, site = fed.emulator, fed.site
+    page = site.put("/zorblatt.html", ZORBLATT_PAGE)
+    feed = site.put("/wire.xml", one_item_rss("Elbonia signs the Zorblatt accord", page,
+                                              "Mon, 30 Nov 2026 09:00:00 GMT"),
+                    kind="application/rss+xml")
+    em.send_text(ADMIN, f"/feed_add {feed}")
+    em.wait_for(lambda: any("1 added" in m["message"]["text"] for m in em.bot_messages(ADMIN)), 60,
+                "the feed's first fetch reported")
+    em.send_text(GRACE, "Where was the Zorblatt accord signed?")
+    [answer] = em.wait_for(lambda: em.bot_messages(GRACE), 60, "an answer from the feed entry")
+    text = answer["message"]["text"]
+    assert "Vienna" in text and "Elbonia signs the Zorblatt accord" in text
+    assert "2026-11-30" in text  # the entry's date, shown with its source
+
+    # a feed added beside the running bot (`quotebot feeds add`): the bot's schedule fetches it
+    other = site.put("/quux.html", QUUX_PAGE)
+    second = site.put("/mining.xml", one_item_rss("Quux Mining names a chief", other,
+                                                  "Tue, 01 Dec 2026 08:00:00 GMT"),
+                      kind="application/rss+xml")
+    fed.services.add_feed(second)
+    em.wait_for(lambda: fed.services.stats()["articles"] == 2, 60,
+                "the scheduled fetch of the second feed, indexed")
+    em.send_text(GRACE, "Who did Quux Mining appoint as chief executive?")
+    replies = em.wait_for(lambda: em.bot_messages(GRACE)[1:], 60, "an answer from the schedule")
+    text = replies[0]["message"]["text"]
+    assert "Ingrid Vale" in text and "2026-12-01" in text
+    assert len(site.hits("/wire.xml")) >= 1 and len(site.hits("/quux.html")) == 1

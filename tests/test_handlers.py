@@ -28,6 +28,7 @@ from bot import handlers as h
 from bot.config import BotSettings
 from bot.state import BotState
 from index.errors import IngestError, QuotebotError
+from index.feeds import Feed, FeedError, FeedReport
 from index.records import IndexSummary, Skipped
 from retrieval.answers import Answer, Result, SourceRef
 
@@ -84,6 +85,7 @@ class FakeServices:
 
     def __post_init__(self) -> None:
         self.reindex_release.set()
+        self.feed_release.set()
 
     def _record(self, name: str, arg: Any = None) -> None:
         self.calls.append((name, arg))
@@ -145,6 +147,33 @@ class FakeServices:
     def stats(self) -> dict[str, Any]:
         self._record("stats")
         return {"articles": 5, "passages": 120, "index_bytes": 2_000_000}
+
+    feed_list: list[Feed] = field(default_factory=list)
+    feed_release: threading.Event = field(default_factory=threading.Event)
+
+    def feeds(self) -> list[Feed]:
+        self._record("feeds")
+        return self.feed_list
+
+    def add_feed(self, url: str, every: int | None = None) -> Feed:
+        self._record("add_feed", (url, every))
+        if "bad" in url:
+            raise FeedError(f"{url}: refusing 10.0.0.1: not a public internet address")
+        feed = Feed(url, every or 60)
+        self.feed_list.append(feed)
+        return feed
+
+    def remove_feed(self, url: str) -> IndexSummary:
+        self._record("remove_feed", url)
+        if url not in [f.url for f in self.feed_list]:
+            raise FeedError(f"{url} is not a feed")
+        return IndexSummary(removed=["e1", "e2"])
+
+    def fetch_feeds(self, due_only: bool = False, urls: Any = None) -> list[FeedReport]:
+        self._record("fetch_feeds", (due_only, urls))
+        assert self.feed_release.wait(10)
+        return [FeedReport(f.url, added=2, notes=["x.html: the server answered HTTP 404"])
+                for f in self.feed_list if urls is None or f.url in urls]
 
 
 class FakeTelegram(BaseRequest):
@@ -507,7 +536,8 @@ async def test_post_init_registers_the_command_menus(bot: Harness) -> None:
 
 
 @pytest.mark.parametrize("command", ["/reindex", "/add https://x.example/a", "/sources",
-                                     "/stats"])
+                                     "/stats", "/feeds", "/feed_add https://x.example/f.xml",
+                                     "/feed_remove https://x.example/f.xml"])
 async def test_non_admins_are_refused_and_nothing_changes(bot: Harness, command: str) -> None:
     await bot.send(message(command, uid=USER))
     assert bot.texts() == [h.REFUSAL]
@@ -561,6 +591,93 @@ async def test_add_url_indexes_or_explains(bot: Harness) -> None:
     assert "Couldn't add that: https://news.example/bad: could not fetch" in bot.texts()[-1]
     await bot.send(message("/add", uid=ADMIN))
     assert "Usage" in bot.texts()[-1]
+
+
+async def test_feed_add_fetches_it_now_and_feeds_lists_it(bot: Harness) -> None:
+    await bot.send(message("/feeds", uid=ADMIN))
+    assert "No feeds yet" in bot.texts()[-1]
+    await bot.send(message("/feed_add https://wire.example/feed.xml 15", uid=ADMIN))
+    assert ("add_feed", ("https://wire.example/feed.xml", 15)) in bot.services.calls
+    assert ("fetch_feeds", (False, ["https://wire.example/feed.xml"])) in bot.services.calls
+    assert bot.texts()[-1] == "Added https://wire.example/feed.xml; fetching it now…"
+    [edited] = bot.tg.sent("editMessageText")
+    assert edited["text"].startswith("<b>Added; fetched every 15 min</b>")
+    assert "https://wire.example/feed.xml: 2 added, 0 updated, 0 unchanged, 0 failed" in (
+        edited["text"])
+    assert "• x.html: the server answered HTTP 404" in edited["text"]
+    bot.services.feed_list[0] = Feed("https://wire.example/feed.xml", 15, title="Wire <news>",
+                                     last_fetched="2026-12-01T10:00:00+00:00",
+                                     last_result="2 added", entries=2)
+    await bot.send(message("/feeds", uid=ADMIN))
+    listing = bot.texts()[-1]
+    assert "<b>1 feed:</b>" in listing
+    assert '<a href="https://wire.example/feed.xml">Wire &lt;news&gt;</a>' in listing
+    assert "every 15 min, 2 entries; last fetched" in listing and "2 added" in listing
+
+
+@pytest.mark.parametrize("command,reply", [
+    ("/feed_add", "Usage"),
+    ("/feed_add https://wire.example/f.xml soon", "Usage"),
+    ("/feed_add https://wire.example/f.xml 0", "Usage"),
+    ("/feed_add http://bad.example/f.xml", "Couldn't add that feed: http://bad.example/f.xml: "
+                                           "refusing 10.0.0.1"),
+    ("/feed_remove", "Usage"),
+    ("/feed_remove https://wire.example/none.xml", "Couldn't remove that feed: "
+                                                   "https://wire.example/none.xml is not a feed"),
+])
+async def test_feed_commands_explain_what_is_wrong(bot: Harness, command: str,
+                                                   reply: str) -> None:
+    await bot.send(message(command, uid=ADMIN))
+    assert reply in bot.texts()[-1]
+    assert not any(name == "fetch_feeds" for name, _ in bot.services.calls)
+
+
+async def test_feed_remove_says_how_many_articles_went(bot: Harness) -> None:
+    await bot.send(message("/feed_add https://wire.example/feed.xml", uid=ADMIN))
+    await bot.send(message("/feed_remove https://wire.example/feed.xml", uid=ADMIN))
+    assert bot.texts()[-1] == "Removed https://wire.example/feed.xml and 2 articles."
+
+
+async def test_a_feed_pass_never_runs_twice_at_once(bot: Harness) -> None:
+    bot.services.feed_list.append(Feed("https://wire.example/feed.xml", 60))
+    bot.services.feed_release.clear()
+    deps = bot.app.bot_data[h.DEPS_KEY]
+    first = asyncio.create_task(h._feed_pass(deps, due_only=True))
+    while not bot.services.calls:
+        await asyncio.sleep(0.01)
+    assert await h._feed_pass(deps) == (
+        "A feed fetch is already running; the feed is fetched after it.")
+    bot.services.feed_release.set()
+    [report] = await first
+    assert report.added == 2
+    assert bot.services.calls == [("fetch_feeds", (True, None))]
+    assert bot.services.threads[0] != threading.main_thread().name  # off the event loop
+
+
+async def test_the_scheduler_polls_due_feeds_when_configured(tmp_path: Path) -> None:
+    services = FakeServices()
+    app = bot_app.build_application(services, TOKEN, request=FakeTelegram(),
+                                    get_updates_request=FakeTelegram(),
+                                    settings=BotSettings(admins=(ADMIN,)),
+                                    state=BotState(tmp_path / "bot.db"), feed_check_seconds=0.05)
+    [job] = app.job_queue.jobs()  # type: ignore[union-attr]
+    assert job.name == "feeds"
+    services.feed_list.append(Feed("https://wire.example/feed.xml", 60))
+    async with app:
+        await app.start()
+        try:
+            for _ in range(200):
+                if services.calls:
+                    break
+                await asyncio.sleep(0.01)
+        finally:
+            await app.stop()
+    assert services.calls[0] == ("fetch_feeds", (True, None))
+    unscheduled = bot_app.build_application(services, TOKEN, request=FakeTelegram(),
+                                            get_updates_request=FakeTelegram(),
+                                            settings=BotSettings(admins=(ADMIN,)),
+                                            state=BotState(tmp_path / "bot2.db"))
+    assert unscheduled.job_queue.jobs() == ()  # type: ignore[union-attr]
 
 
 async def test_uploaded_document_is_downloaded_and_indexed(bot: Harness) -> None:
