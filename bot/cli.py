@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import logging
 import sys
@@ -134,17 +135,23 @@ def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, no_prune: 
 @click.argument("question")
 @click.option("-k", "k", default=3, show_default=True, help="How many answers.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per question.")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="Only articles published on or after this day.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="Only articles published on or before this day.")
 @click.pass_context
-def ask(ctx: click.Context, question: str, k: int, as_json: bool) -> None:
+def ask(ctx: click.Context, question: str, k: int, as_json: bool, since: dt.datetime | None,
+        until: dt.datetime | None) -> None:
     """Answer QUESTION; with QUESTION '-', answer each line of stdin in order."""
     services = _services(ctx)
+    dates = {"since": since.date() if since else None, "until": until.date() if until else None}
     questions = sys.stdin if question == "-" else [question]
     with friendly_errors():
         for line in questions:
             line = line.rstrip("\n")
             if question == "-" and not line.strip() and not as_json:
                 continue
-            result = services.ask(line, k=k)
+            result = services.ask(line, k=k, **dates)
             if as_json:
                 click.echo(json.dumps(result.to_json(), ensure_ascii=False))
                 sys.stdout.flush()

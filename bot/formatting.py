@@ -9,6 +9,7 @@ open tag closed and reopened, never inside a tag or an entity.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from retrieval.answers import Answer, Result, SourceRef
+from retrieval.dates import day_label
 from retrieval.engine import NOT_FOUND
 
 from .conversation import ENGLISH_ONLY, ENGLISH_ONLY_EN, Turn
@@ -198,16 +200,20 @@ def _title_span(title: str, url: str | None) -> Span:
 
 
 def format_date(published: str | None) -> str | None:
-    """The date part of an ISO timestamp, or the value as given when it is not ISO."""
-    if not published:
+    """ "26 Feb 1987" for an ISO timestamp; any other value as given."""
+    if not published or not published.strip():
         return None
-    match = re.match(r"\d{4}-\d{2}-\d{2}", published)
-    return match.group(0) if match else published.strip() or None
+    try:
+        return day_label(dt.date.fromisoformat(published.strip()[:10]))
+    except ValueError:
+        return published.strip()
 
 
 def not_found_blocks(result: Result) -> list[Block]:
     """Retrieval's own "I don't know" (or "ask in words"), with the closest topics if any."""
     blocks: list[Block] = [[Span((result.message or "").strip() or NOT_FOUND)]]
+    if result.period:
+        blocks.insert(0, [Span(result.period, ("i",))])
     if result.related:
         lines: Block = [Span("Closest topics in the articles:")]
         lines += [Span(f"\n• {title}") for title in result.related]
@@ -223,7 +229,7 @@ def format_result_page(result: Result, page: int = 0, per_page: int = 3,
     pages = page_count(result, per_page)
     page = min(max(page, 0), pages - 1)
     first = page * per_page
-    blocks: list[Block] = []
+    blocks: list[Block] = [[Span(result.period, ("i",))]] if result.period else []
     for i, answer in enumerate(result.answers[first:first + per_page], start=first + 1):
         blocks.extend(answer_blocks(answer, i if len(result.answers) > 1 else None))
     if pages > 1:
@@ -270,13 +276,14 @@ def format_result_plain(result: Result, page: int = 0, per_page: int | None = No
     """The answers as plain text, for ``quotebot ask`` and the terminal chat: the answer span in
     [brackets], then every source of the quote (title, date, where it is). With ``per_page``,
     one page of them and where it is among the pages."""
+    period = [result.period] if result.period else []
     if result.abstained or not result.answers:
-        lines = [(result.message or "").strip() or NOT_FOUND]
+        lines = [*period, (result.message or "").strip() or NOT_FOUND]
         if result.related:
             lines.append("Closest topics in the articles:")
             lines += [f"  • {t}" for t in result.related]
         return "\n".join(lines)
-    out = []
+    out = period
     first = 0 if per_page is None else page * per_page
     end = len(result.answers) if per_page is None else first + per_page
     for i, answer in enumerate(result.answers[first:end], start=first + 1):

@@ -8,6 +8,7 @@ old index serves until the new one is swapped in.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import tempfile
@@ -35,6 +36,7 @@ from index.records import Document, IndexSummary
 from index.sources import ANY_ADDRESS, fetch_url, read_file, safe_upload_name, url_key
 from index.store import ArticleInfo, Catalog
 from retrieval.answers import Result
+from retrieval.dates import find_period
 from retrieval.engine import Answerer
 from retrieval.reading import SpacyReader
 
@@ -82,14 +84,18 @@ class Services:
         """
         answerer = self.answerer
         answerer.reader  # noqa: B018 - loads the spaCy model now, not on a user's question
+        find_period("on March 2", dt.date.today())  # and dateparser's tables (a quarter second)
         try:
             answerer.refresh()
         except IndexNotBuilt:
             return False
         return True
 
-    def ask(self, question: str, k: int = 3) -> Result:
-        return self.answerer.ask(question, k=k)
+    def ask(
+        self, question: str, k: int = 3, since: dt.date | None = None,
+        until: dt.date | None = None,
+    ) -> Result:
+        return self.answerer.ask(question, k=k, since=since, until=until)
 
     def index(
         self,

@@ -174,7 +174,8 @@ def result_from_dict(data: dict[str, Any]) -> Result:
         for a in data["answers"]
     )
     return Result(question=data["question"], abstained=data["abstained"], answers=answers,
-                  message=data.get("message"), related=tuple(data.get("related", ())))
+                  message=data.get("message"), related=tuple(data.get("related", ())),
+                  period=data.get("period"))
 
 
 class RateLimiter:

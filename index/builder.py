@@ -7,6 +7,7 @@ generation directory; only when it is complete does ``current`` switch to it.
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import fcntl
 import hashlib
@@ -20,7 +21,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .chunking import chunk, sentence_spans
+from .chunking import chunk, dateline_day, sentence_spans
 from .cleaning import clean
 from .embedding import Embedder
 from .errors import (
@@ -143,13 +144,17 @@ def make_article(doc: Document, ident: str, chunking: ChunkSettings) -> Article:
         cleaned = type(cleaned)(
             Path(doc.path or doc.key).stem, cleaned.text, cleaned.comments_start
         )
+    published = doc.published
+    if published is None:  # a wire story's dateline, in the year its file was written
+        day = dateline_day(cleaned.text, _written(doc))
+        published = day.isoformat() if day is not None else None
     payload = json.dumps(
         [
             cleaned.title,
             cleaned.text,
             cleaned.comments_start,
             doc.url,
-            doc.published,
+            published,
             chunking.max_words,
             chunking.overlap_sentences,
         ]
@@ -161,10 +166,18 @@ def make_article(doc: Document, ident: str, chunking: ChunkSettings) -> Article:
         text=cleaned.text,
         content_hash=hashlib.sha256(payload.encode()).hexdigest(),
         url=doc.url,
-        published=doc.published,
+        published=published,
         path=doc.path,
         comments_start=cleaned.comments_start,
     )
+
+
+def _written(doc: Document) -> dt.date:
+    """When the article's file was last written (today for one that has no file)."""
+    try:
+        return dt.date.fromtimestamp(Path(doc.path).stat().st_mtime) if doc.path else dt.date.today()
+    except OSError:
+        return dt.date.today()
 
 
 def document_text(title: str, passage: Passage) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import re
 
 from .records import ARTICLE, COMMENT, Passage
@@ -78,6 +80,28 @@ DATELINE = re.compile(
     r"(?: ?,? [A-Z][a-zA-Z]{2,8}\.? +\d{1,2}| \((?:Reuters?|AP|AFP|UPI|dpa)\))"
     r" (?:-{1,2}|–|—) (?=\S)"
 )
+
+
+_MONTHS = {name.lower(): n for n, name in enumerate(calendar.month_abbr) if name}
+_DATELINE_DAY = re.compile(r"([A-Z][a-zA-Z]{2,8})\.? +(\d{1,2}) (?:-{1,2}|–|—) $")
+
+
+def dateline_day(text: str, before: dt.date) -> dt.date | None:
+    """The day a wire dateline opening ``text`` names ("NEW YORK, FEB 26 -"): a dateline has no
+    year, so it is the latest year that puts the day on or before ``before``."""
+    opening = DATELINE.match(text.lstrip()[:200])
+    day = _DATELINE_DAY.search(opening.group(0)) if opening else None
+    month = _MONTHS.get(day.group(1)[:3].lower()) if day else None
+    if day is None or month is None:
+        return None
+    for year in range(before.year, before.year - 8, -1):  # 29 Feb waits for a leap year
+        try:
+            found = dt.date(year, month, int(day.group(2)))
+        except ValueError:
+            continue
+        if found <= before:
+            return found
+    return None
 
 
 def is_dateline(sentence: str) -> bool:

@@ -156,6 +156,10 @@ class ArticleInfo:
     passages: int
 
 
+# Publication days (ISO "1987-02-26", inclusive) from and to; None leaves that end open.
+Dated = tuple[str | None, str | None]
+
+
 @dataclass(frozen=True)
 class Catalog:
     articles: int
@@ -405,7 +409,7 @@ class Store:
 
     # -- reading ---------------------------------------------------------------------------------
     def fts_search(
-        self, question: str, limit: int, max_postings: int = 0
+        self, question: str, limit: int, max_postings: int = 0, dated: Dated | None = None
     ) -> list[tuple[int, float]]:
         """(passage id, bm25 score, higher is better) for the question's words.
 
@@ -427,11 +431,28 @@ class Store:
         match = fts_query(words)
         if match is None:
             return []
+        where, args = "", []
+        if dated is not None:  # only passages of articles published then
+            cond, args = _dated_sql(dated)
+            where = (" and rowid in (select p.id from passages p join articles a on "
+                     f"a.id = p.article_id where {cond})")
         sql = (
             "select rowid, -bm25(passages_fts, 1.0, 0.3) from passages_fts "
-            "where passages_fts match ? order by bm25(passages_fts, 1.0, 0.3) limit ?"
+            f"where passages_fts match ?{where} order by bm25(passages_fts, 1.0, 0.3) limit ?"
         )
-        return [(int(r[0]), float(r[1])) for r in self.conn.execute(sql, [match, limit])]
+        return [(int(r[0]), float(r[1])) for r in self.conn.execute(sql, [match, *args, limit])]
+
+    def dated_passages(self, dated: Dated) -> list[int]:
+        """The passages of the articles published from ``dated[0]`` to ``dated[1]``."""
+        cond, args = _dated_sql(dated)
+        sql = f"select p.id from passages p join articles a on a.id = p.article_id where {cond}"
+        return [r[0] for r in self.conn.execute(sql, args)]
+
+    def dated_articles(self, dated: Dated) -> int:
+        """How many articles were published from ``dated[0]`` to ``dated[1]``."""
+        cond, args = _dated_sql(dated)
+        (n,) = self.conn.execute(f"select count(*) from articles a where {cond}", args).fetchone()
+        return int(n)
 
     def postings(self, word: str) -> int:
         """How many passages hold ``word``; cached, since counting reads the word's whole list."""
@@ -515,3 +536,16 @@ class Store:
 
     def close(self) -> None:
         self.conn.close()
+
+
+def _dated_sql(dated: Dated) -> tuple[str, list[str]]:
+    """SQL for "article ``a`` was published on a day in ``dated``" (ISO days; None = open)."""
+    cond, args = ["a.published is not null"], []
+    start, end = dated
+    if start is not None:
+        cond.append("substr(a.published, 1, 10) >= ?")
+        args.append(start)
+    if end is not None:
+        cond.append("substr(a.published, 1, 10) <= ?")
+        args.append(end)
+    return " and ".join(cond), args

@@ -40,6 +40,10 @@ def _nlist(settings: VectorSettings, n: int) -> int:
     return max(1, min(settings.ivf_nlist or auto_nlist(n), n))
 
 
+# A time filter's passages up to this many are scored exactly, in one matrix product; more are
+# searched through the index and filtered.
+EXACT_WITHIN = 50_000
+
 class Vectors:
     """Inner-product search over normalised vectors (inner product equals cosine similarity)."""
 
@@ -225,9 +229,13 @@ class Vectors:
         return target / 2 <= nlist <= target * 2
 
     def search(
-        self, query: np.ndarray, k: int, candidates: Sequence[int] = ()
+        self,
+        query: np.ndarray,
+        k: int,
+        candidates: Sequence[int] = (),
+        within: Sequence[int] | None = None,
     ) -> list[tuple[int, float]]:
-        """The ``k`` passages nearest ``query``, best first.
+        """The ``k`` passages nearest ``query``, best first; only ids ``within`` when given.
 
         An approximate index can miss passages that belong in its top ``k``. Passage ids that
         another search found (``candidates``) are scored exactly when it missed them and take
@@ -236,6 +244,8 @@ class Vectors:
         """
         if len(self) == 0 or k <= 0:
             return []
+        if within is not None:
+            return self._search_within(query, k, candidates, within)
         # One question is one thread's work; an OpenMP team waiting on a descheduled thread of
         # a busy machine would add its wait to every question (docs/benchmarks.md, Speed).
         threads = faiss.omp_get_max_threads()
@@ -250,6 +260,26 @@ class Vectors:
         if candidates and self.kind != "flat":  # flat is exact: it misses nothing
             hits = self._place_missed(query, hits, min(k, len(self)), candidates)
         return hits
+
+    def _search_within(
+        self, query: np.ndarray, k: int, candidates: Sequence[int], within: Sequence[int]
+    ) -> list[tuple[int, float]]:
+        """A search among some passages (a time filter's): up to ``EXACT_WITHIN`` of them are
+        scored exactly; more go through the index, asked for more than ``k`` and filtered."""
+        ids = np.unique(np.asarray(within, dtype=np.int64))
+        if len(ids) > EXACT_WITHIN:
+            allowed = set(ids.tolist())
+            hits = self.search(query, min(len(self), k * 20), candidates)
+            return [hit for hit in hits if hit[0] in allowed][:k]
+        if not len(ids):
+            return []
+        try:
+            vecs = self.index.reconstruct_batch(ids)
+        except RuntimeError:  # an id without a vector: `quotebot check` reports such damage
+            return []
+        scores = vecs @ query.reshape(-1).astype(np.float32)
+        top = np.argsort(-scores, kind="stable")[:k]
+        return [(int(ids[i]), float(scores[i])) for i in top]
 
     def _place_missed(
         self, query: np.ndarray, hits: list[tuple[int, float]], k: int, candidates: Sequence[int]

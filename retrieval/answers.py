@@ -55,6 +55,7 @@ class Result:
     message: str | None = None  # why there is no answer (empty question, nothing found, ...)
     related: tuple[str, ...] = field(default=())  # closest article titles when abstaining
     timings_ms: dict[str, float] = field(default_factory=dict, compare=False)
+    period: str | None = None  # the time answered from: "Articles from 23 Feb to 1 Mar 1987"
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -66,4 +67,6 @@ class Result:
             out["message"] = self.message
         if self.related:
             out["related"] = list(self.related)
+        if self.period:
+            out["period"] = self.period
         return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import re
 import threading
@@ -20,6 +21,7 @@ from index.snapshot import Snapshot, current_generation, open_snapshot
 from index.store import ArticleInfo, Catalog, PassageRow, SentenceVectors
 
 from .answers import Answer, Result, SourceRef
+from .dates import Period, find_period, parse_day, wants_latest
 from .questions import Question
 from .quoting import Quote, merge_same_facts, reason_clause, select_quotes
 from .reading import Reader, ReadPassage, SpacyReader
@@ -32,6 +34,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u20
 T = TypeVar("T")
 NO_WORDS = "Please ask a question in words, for example: who proposed sending troops?"
 NOT_FOUND = "I don't know: nothing in the articles answers that."
+NONE_THEN = "I don't know: no article is from that time."
 
 
 def normalize_question(question: str, max_chars: int) -> str:
@@ -127,17 +130,47 @@ class Answerer:
         return self._reader
 
     # -- answering -------------------------------------------------------------------------------
-    def ask(self, question: str, k: int = 3) -> Result:
+    def ask(
+        self, question: str, k: int = 3, since: dt.date | None = None,
+        until: dt.date | None = None,
+    ) -> Result:
+        """Quotes answering ``question``; only from articles published from ``since`` to
+        ``until`` when given, or of the time the question names ("in February")."""
         clean = normalize_question(question, self.settings.max_question_chars)
         if not re.search(r"\w", clean):
             return Result(question=question, abstained=True, message=NO_WORDS)
         watch = Stopwatch()
         snap = self.snapshot()
+        period = self._period(snap, clean, since, until)
+        explicit = since is not None or until is not None
+        if period is not None:
+            within = snap.store.dated_passages(period.published())
+            if within:
+                result = self._ask(snap, question, clean, k, watch, period, within)
+                if not result.abstained or explicit:
+                    return result
+            elif explicit:
+                return Result(question=question, abstained=True, message=NONE_THEN,
+                              period=period.label())
+            # The time named may be one the articles tell of ("earnings in 1986"), not when
+            # they came out: with no answer from that time, the whole collection answers.
+        return self._ask(snap, question, clean, k, watch)
+
+    def _ask(
+        self,
+        snap: Snapshot,
+        question: str,
+        clean: str,
+        k: int,
+        watch: Stopwatch,
+        period: Period | None = None,
+        within: Sequence[int] | None = None,
+    ) -> Result:
         # The question is parsed for what it asks while it is embedded (spaCy and torch both
         # release the GIL): the parse costs no time of its own on two cores.
         reader = self.reader
         asking = self._fts_pool.submit(reader.analyze, clean) if reader is not None else None
-        qvec, candidates = self._candidates(snap, clean, watch)
+        qvec, candidates = self._candidates(snap, clean, watch, period, within)
         asked = asking.result() if asking is not None else None
         ranked, sentences = self._passages(snap, candidates, max(k, self.settings.quote_passages))
         why = asked is not None and asked.kind == "reason"
@@ -163,6 +196,7 @@ class Answerer:
         elif why:
             quotes = [_bold_reason(q) for q in quotes]
         watch.lap("read")
+        label = period.label() if period is not None else None
         if not quotes:
             return Result(
                 question=question,
@@ -170,16 +204,37 @@ class Answerer:
                 message=NOT_FOUND,
                 related=self._related(snap, candidates),
                 timings_ms=watch.timings,
+                period=label,
             )
         # Merge before cutting weak answers, so that a second source of the best fact is kept.
         groups = merge_same_facts(quotes, self.settings.merge_similarity)
         if not statement:
             floor = quotes[0].score - self.settings.max_score_gap
             groups = [g for g in groups if g[0].score >= floor]
+            groups = _by_date(groups, self.settings.recency_weight, wants_latest(clean))
         groups = groups[:k]
         answers = tuple(self._answer(group) for group in groups)
         watch.lap("format")
-        return Result(question=question, abstained=False, answers=answers, timings_ms=watch.timings)
+        return Result(question=question, abstained=False, answers=answers,
+                      timings_ms=watch.timings, period=label)
+
+    def _period(
+        self, snap: Snapshot, question: str, since: dt.date | None, until: dt.date | None
+    ) -> Period | None:
+        """The publication dates to answer from: ``since``/``until``, else the question's."""
+        if since is not None or until is not None:
+            return Period(since, until)
+        today = dt.date.today()
+
+        def rebase(period: Period) -> dt.date | None:
+            # a collection older than the phrase: resolve it against its newest article
+            if snap.store.dated_articles(period.published()):
+                return None
+            newest = snap.store.catalog().last_published
+            day = parse_day(newest) if newest else None
+            return day if day is not None and day < today else None
+
+        return find_period(question, today, self.settings.report_lag_days, rebase)
 
     def _read(
         self,
@@ -285,7 +340,12 @@ class Answerer:
         return [(art, 1.0 / (i + 1)) for i, art in enumerate(ranked)]
 
     def _candidates(
-        self, snap: Snapshot, question: str, watch: Stopwatch | None = None
+        self,
+        snap: Snapshot,
+        question: str,
+        watch: Stopwatch | None = None,
+        period: Period | None = None,
+        within: Sequence[int] | None = None,
     ) -> tuple[np.ndarray, list[Candidate]]:
         """The question's vector and its fused candidates; full text is searched meanwhile.
 
@@ -297,7 +357,10 @@ class Answerer:
             start = time.perf_counter()
             return work(), time.perf_counter() - start
 
-        pending = self._fts_pool.submit(timed, lambda: full_text(snap, question, self.settings))
+        dated = period.published() if period is not None else None
+        pending = self._fts_pool.submit(
+            timed, lambda: full_text(snap, question, self.settings, dated)
+        )
         qvec, embed_s = timed(lambda: self.embedder.encode_queries([question])[0])
         fts, fts_s = pending.result()
         if watch is not None:
@@ -305,7 +368,7 @@ class Answerer:
             watch.record("fts", fts_s)
             watch.restart()
         lap = watch.lap if watch is not None else None
-        return qvec, hybrid_search(snap, fts, qvec, self.settings, lap=lap)
+        return qvec, hybrid_search(snap, fts, qvec, self.settings, lap=lap, within=within)
 
     def _passages(
         self, snap: Snapshot, candidates: list[Candidate], limit: int | None = None
@@ -351,3 +414,24 @@ def _bold_reason(quote: Quote) -> Quote:
     """A "why" answer bolds the clause that gives the reason, when the quote has one."""
     clause = reason_clause(quote.text)
     return quote if clause is None else dataclasses.replace(quote, answer=clause)
+
+
+def _by_date(groups: list[list[Quote]], weight: float, latest: bool) -> list[list[Quote]]:
+    """Newest first for "the latest ..."; otherwise the newer of two answers of about the same
+    score first: up to ``weight`` is added for being the newest of the answers."""
+    days = [parse_day(g[0].row.published) if g[0].row.published else None for g in groups]
+    known = [d for d in days if d is not None]
+    if not known:
+        return groups
+    if latest:  # by the whole timestamp: the stories of one day have their hours
+        return sorted(groups, key=lambda g: g[0].row.published or "", reverse=True)
+    first, span = min(known), (max(known) - min(known)).days
+    if not span or not weight:
+        return groups
+
+    def score(i: int) -> float:
+        day = days[i]
+        fresh = (day - first).days / span if day is not None else 0.0
+        return groups[i][0].score + weight * fresh
+
+    return [groups[i] for i in sorted(range(len(groups)), key=lambda i: -score(i))]

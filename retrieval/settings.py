@@ -33,3 +33,7 @@ class RetrievalSettings:
     min_span_score: float = 0.5
     span_weight: float = 0.1
     spanless_penalty: float = 0.2  # subtracted from a quote the reader found no span in
+    # Time: a question about a day, week or month is also answered from articles published up
+    # to this many days after it; the newest answer gains up to recency_weight over older ones.
+    report_lag_days: int = 3
+    recency_weight: float = 0.01

@@ -19,6 +19,7 @@ import pytest
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 NEWS = SHARED / "corpus" / "news"
 NEWS_DEV = SHARED / "eval" / "news-dev.jsonl"
+REUTERS = SHARED / "corpus" / "reuters" / "acq.jsonl"
 
 
 class FakeEmbedder:
@@ -81,6 +82,18 @@ def news_data(tmp_path_factory, real_embedder) -> Path:
     data = tmp_path_factory.mktemp("news-data")
     update_index(data, [NEWS], real_embedder)
     return data
+
+
+@pytest.fixture(scope="session")
+def reuters_answerer(tmp_path_factory, real_embedder):
+    """An answerer over the 50 dated Reuters stories, indexed with the real model."""
+    from index.builder import update_index
+    from retrieval.engine import Answerer
+    from retrieval.settings import RetrievalSettings
+
+    data = tmp_path_factory.mktemp("reuters-data")
+    update_index(data, [REUTERS], real_embedder)
+    return Answerer(data, real_embedder, RetrievalSettings())
 
 
 @pytest.fixture(scope="session")

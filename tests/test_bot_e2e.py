@@ -548,7 +548,7 @@ def test_an_admin_adds_a_feed_and_the_schedule_fetches_the_next(fed: Fed) -> Non
     [answer] = em.wait_for(lambda: em.bot_messages(GRACE), 60, "an answer from the feed entry")
     text = answer["message"]["text"]
     assert "Vienna" in text and "Elbonia signs the Zorblatt accord" in text
-    assert "2026-11-30" in text  # the entry's date, shown with its source
+    assert "30 Nov 2026" in text  # the entry's date, shown with its source
 
     # a feed added beside the running bot (`quotebot feeds add`): the bot's schedule fetches it
     other = site.put("/quux.html", QUUX_PAGE)
@@ -561,5 +561,5 @@ def test_an_admin_adds_a_feed_and_the_schedule_fetches_the_next(fed: Fed) -> Non
     em.send_text(GRACE, "Who did Quux Mining appoint as chief executive?")
     replies = em.wait_for(lambda: em.bot_messages(GRACE)[1:], 60, "an answer from the schedule")
     text = replies[0]["message"]["text"]
-    assert "Ingrid Vale" in text and "2026-12-01" in text
+    assert "Ingrid Vale" in text and "1 Dec 2026" in text
     assert len(site.hits("/wire.xml")) >= 1 and len(site.hits("/quux.html")) == 1

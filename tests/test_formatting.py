@@ -75,7 +75,7 @@ def test_answer_is_a_blockquote_with_the_span_in_bold_and_a_linked_dated_source(
     [message] = fmt.format_result_page(result)
     assert "<blockquote>The statement was quickly disavowed by <b>NATO officials</b>" in message
     assert '<a href="https://example.com/a?x=1&amp;y=2">Le Monde report</a>' in message
-    assert ", 2024-11-25" in message
+    assert ", 25 Nov 2024" in message
     assert "and 2 more sources" in message
     check_html(message)
 
@@ -156,7 +156,7 @@ def test_plain_text_rendering_marks_the_span_and_names_the_link() -> None:
     result = Result("q", False, (answer("NATO officials disavowed it.", (0, 14)),))
     plain = fmt.format_result_plain(result)
     assert plain.startswith("1. “[NATO officials] disavowed it.”")
-    assert "— Le Monde report · 2024-11-25 · https://example.com/a?x=1&y=2" in plain
+    assert "— Le Monde report · 25 Nov 2024 · https://example.com/a?x=1&y=2" in plain
 
 
 def test_html_to_plain_undoes_our_markup() -> None:
@@ -180,14 +180,14 @@ def test_help_states_article_count_and_date_range() -> None:
         first_published, last_published = "2024-02-26", "2024-11-25T08:00:00"
 
     text = "\n\n".join(fmt.format_help(Cat(), "quote_bot", is_admin=True))  # type: ignore[arg-type]
-    assert "5 news articles" in text and "2024-02-26 to 2024-11-25" in text
+    assert "5 news articles" in text and "26 Feb 2024 to 25 Nov 2024" in text
     assert "@quote_bot" in text and "/reindex" in text
     assert "/reindex" not in "".join(fmt.format_help(Cat(), "quote_bot"))  # type: ignore[arg-type]
     assert "No articles are indexed yet" in fmt.format_help(None, "quote_bot")[0]
 
 
 @pytest.mark.parametrize("published,expected", [
-    ("2024-11-25T10:00:00+00:00", "2024-11-25"), ("2024-11-25", "2024-11-25"),
+    ("2024-11-25T10:00:00+00:00", "25 Nov 2024"), ("1987-03-02", "2 Mar 1987"),
     ("Nov 25, 2024", "Nov 25, 2024"), ("", None), (None, None)])
 def test_format_date(published: str | None, expected: str | None) -> None:
     assert fmt.format_date(published) == expected

@@ -311,7 +311,7 @@ async def test_private_question_gets_quotes_sources_and_buttons(bot: Harness) ->
     text = reply["text"]
     assert reply["parse_mode"] == "HTML"
     assert "<blockquote>The statement was quickly disavowed by <b>NATO officials</b>" in text
-    assert '<a href="https://news.example/0">Article 0</a>, 2024-11-25 and 1 more source' in text
+    assert '<a href="https://news.example/0">Article 0</a>, 25 Nov 2024 and 1 more source' in text
     assert "Answers 1–3 of 4" in text and TROOPS[3] not in text
     buttons = [b["text"] for row in reply["reply_markup"]["inline_keyboard"] for b in row]
     assert buttons == ["👍", "👎", "More ▸"]
@@ -517,7 +517,7 @@ async def test_empty_inline_query_answers_nothing(bot: Harness) -> None:
 async def test_start_explains_what_it_knows_and_how_to_ask(bot: Harness) -> None:
     await bot.send(message("/start"))
     text = "\n".join(bot.texts())
-    assert "5 news articles" in text and "2024-02-26 to 2024-11-25" in text
+    assert "5 news articles" in text and "26 Feb 2024 to 25 Nov 2024" in text
     assert f"@{BOT_NAME}" in text and "/ask" in text and "/reindex" not in text
     await bot.send(message("/help", uid=ADMIN))
     assert "/reindex" in bot.texts()[-1]
@@ -710,7 +710,7 @@ async def test_unsuitable_uploads_are_refused(bot: Harness, name: str, size: int
 async def test_sources_and_stats_for_admins(bot: Harness) -> None:
     await bot.send(message("Tell me about troops", uid=USER))
     await bot.send(message("/sources", uid=ADMIN))
-    assert ('<a href="https://n.example/1">Troops &lt;talks&gt;</a>, 2024-11-25 (12 passages)'
+    assert ('<a href="https://n.example/1">Troops &lt;talks&gt;</a>, 25 Nov 2024 (12 passages)'
             in bot.texts()[-1])
     await bot.send(message("/stats", uid=ADMIN))
     stats = bot.texts()[-1]
@@ -866,7 +866,7 @@ def test_terminal_chat_prints_answers_as_plain_text() -> None:
     text = out.getvalue()
     assert "5 news articles" in text
     assert "“The statement was quickly disavowed by [NATO officials]" in text
-    assert "— Article 0 · 2024-11-25 · https://news.example/0\n   — Article 10 ·" in text
+    assert "— Article 0 · 25 Nov 2024 · https://news.example/0\n   — Article 10 ·" in text
     assert fmt.NOT_FOUND in text
     assert "<" not in text.replace("> ", "")
     assert [c for c, _ in services.calls].count("ask") == 2
