@@ -448,6 +448,18 @@ class Store:
         sql = f"select p.id from passages p join articles a on a.id = p.article_id where {cond}"
         return [r[0] for r in self.conn.execute(sql, args)]
 
+    def leads(self, dated: Dated, limit: int) -> list[PassageRow]:
+        """The first passage of each article published in ``dated``, newest first."""
+        cond, args = _dated_sql(dated)
+        sql = (
+            "select p.id, p.article_id, p.start, p.end, p.kind, p.text, a.title, a.path, a.url, "
+            "a.published from passages p join articles a on a.id = p.article_id "
+            f"where {cond} and p.kind = 'article' and p.start = (select min(q.start) from "
+            "passages q where q.article_id = p.article_id and q.kind = 'article') "
+            "order by a.published desc, a.id limit ?"
+        )
+        return [PassageRow(*r) for r in self.conn.execute(sql, [*args, limit])]
+
     def dated_articles(self, dated: Dated) -> int:
         """How many articles were published from ``dated[0]`` to ``dated[1]``."""
         cond, args = _dated_sql(dated)

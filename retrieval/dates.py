@@ -58,23 +58,30 @@ class Period:
     relative: bool = False
     lag_days: int = 0  # articles published this many days after ``end`` still report on it
 
+    @property
+    def last(self) -> dt.date | None:
+        """The last publication day searched: ``end`` and the reporting lag."""
+        return self.end + dt.timedelta(days=self.lag_days) if self.end is not None else None
+
     def published(self) -> tuple[str | None, str | None]:
         """The ISO days an article's publication date must fall between (lag included)."""
-        end = self.end + dt.timedelta(days=self.lag_days) if self.end is not None else None
+        last = self.last
         return (self.start.isoformat() if self.start else None,
-                end.isoformat() if end else None)
+                last.isoformat() if last else None)
 
     def label(self) -> str:
-        """ "Articles from 23 Feb to 1 Mar 1987", "Articles of 2 Mar 1987", "Articles since ..." """
-        if self.start is not None and self.end is not None:
-            if self.start == self.end:
-                return f"Articles of {day_label(self.start)}"
-            first = day_label(self.start, year=self.start.year != self.end.year)
-            return f"Articles from {first} to {day_label(self.end)}"
-        if self.start is not None:
-            return f"Articles since {day_label(self.start)}"
-        if self.end is not None:
-            return f"Articles up to {day_label(self.end)}"
+        """What was searched, lag included: "Articles from 23 Feb to 1 Mar 1987", "Articles of
+        2 Mar 1987", "Articles since 1 Mar 1987"."""
+        start, last = self.start, self.last
+        if start is not None and last is not None:
+            if start == last:
+                return f"Articles of {day_label(start)}"
+            first = day_label(start, year=start.year != last.year)
+            return f"Articles from {first} to {day_label(last)}"
+        if start is not None:
+            return f"Articles since {day_label(start)}"
+        if last is not None:
+            return f"Articles up to {day_label(last)}"
         return "All articles"
 
 

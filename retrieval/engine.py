@@ -15,10 +15,11 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from index.chunking import is_dateline, sentence_spans
 from index.embedding import Embedder
 from index.parsing import Parsed
 from index.snapshot import Snapshot, current_generation, open_snapshot
-from index.store import ArticleInfo, Catalog, PassageRow, SentenceVectors
+from index.store import STOPWORDS, ArticleInfo, Catalog, PassageRow, SentenceVectors, fts_words
 
 from .answers import Answer, Result, SourceRef
 from .dates import Period, find_period, parse_day, wants_latest
@@ -144,6 +145,8 @@ class Answerer:
         period = self._period(snap, clean, since, until)
         explicit = since is not None or until is not None
         if period is not None:
+            if _only_time(clean, period):  # "what happened last week?": its headlines
+                return self._headlines(snap, question, k, period)
             within = snap.store.dated_passages(period.published())
             if within:
                 result = self._ask(snap, question, clean, k, watch, period, within)
@@ -218,6 +221,33 @@ class Answerer:
         return Result(question=question, abstained=False, answers=answers,
                       timings_ms=watch.timings, period=label)
 
+    def _headlines(self, snap: Snapshot, question: str, k: int, period: Period) -> Result:
+        """ "What happened last week?": the opening sentence of each article of that time,
+        newest first (a wire story's lead says what happened)."""
+        exact = dataclasses.replace(period, lag_days=0)  # the news of that time itself first
+        rows = snap.store.leads(exact.published(), k)
+        if rows:
+            period = exact
+        else:
+            rows = snap.store.leads(period.published(), k)
+        answers = []
+        for row in rows:
+            spans = [(a, b) for a, b in sentence_spans(row.text)
+                     if not is_dateline(row.text[a:b])]
+            if not spans:
+                continue
+            a, b = spans[0]
+            if b - a < 80 and len(spans) > 1:  # a short first sentence says too little
+                b = spans[1][1]
+            source = SourceRef(row.article_id, row.title, row.path, row.url, row.published,
+                               row.start + a, row.start + b, row.kind)
+            answers.append(Answer(row.text[a:b], None, 1.0, (source,), (row.id,)))
+        if not answers:
+            return Result(question=question, abstained=True, message=NONE_THEN,
+                          period=period.label())
+        return Result(question=question, abstained=False, answers=tuple(answers),
+                      period=period.label())
+
     def _period(
         self, snap: Snapshot, question: str, since: dt.date | None, until: dt.date | None
     ) -> Period | None:
@@ -225,16 +255,32 @@ class Answerer:
         if since is not None or until is not None:
             return Period(since, until)
         today = dt.date.today()
+        newest: list[dt.date | None] = []
+
+        def newest_day() -> dt.date | None:
+            if not newest:
+                last = snap.store.catalog().last_published
+                newest.append(parse_day(last) if last else None)
+            return newest[0]
 
         def rebase(period: Period) -> dt.date | None:
             # a collection older than the phrase: resolve it against its newest article
             if snap.store.dated_articles(period.published()):
                 return None
-            newest = snap.store.catalog().last_published
-            day = parse_day(newest) if newest else None
+            day = newest_day()
             return day if day is not None and day < today else None
 
-        return find_period(question, today, self.settings.report_lag_days, rebase)
+        period = find_period(question, today, self.settings.report_lag_days, rebase)
+        if period is not None and newest_day() is None:
+            return None  # no article has a date: a time can only be what they tell of
+        if period is not None and period.lag_days and period.end is not None:
+            # no article is newer than the newest: the lag stops there, and so does the label
+            day = newest_day()
+            if day is not None:
+                period = dataclasses.replace(
+                    period, lag_days=max(0, min(period.lag_days, (day - period.end).days))
+                )
+        return period
 
     def _read(
         self,
@@ -435,3 +481,18 @@ def _by_date(groups: list[list[Quote]], weight: float, latest: bool) -> list[lis
         return groups[i][0].score + weight * fresh
 
     return [groups[i] for i in sorted(range(len(groups)), key=lambda i: -score(i))]
+
+
+# Words that ask for news in general: with only these and a time ("what happened last week?",
+# "any news since Monday?") the answer is the headlines of that time.
+_GENERAL = frozenset(
+    ["happen", "happened", "happening", "happens", "news", "new", "latest", "newest", "recent", "anything", "everything", "going", "go", "went", "on", "say", "said", "tell", "me", "us", "headlines", "stories", "story", "there", "any", "were", "was", "is", "are"]
+)
+
+
+def _only_time(question: str, period: Period) -> bool:
+    """True when the question asks for nothing but the news of a time."""
+    if not period.phrase:
+        return False
+    rest = question.replace(period.phrase, " ")
+    return not [w for w in fts_words(rest) if w not in STOPWORDS and w not in _GENERAL]

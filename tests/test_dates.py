@@ -71,11 +71,12 @@ def test_a_phrase_without_a_year_moves_to_an_older_collection() -> None:
     assert fixed is not None and fixed.start == D(2024, 1, 1)  # a year is never moved
 
 
-def test_the_reporting_lag_widens_only_what_articles_are_searched() -> None:
+def test_the_reporting_lag_widens_the_days_searched() -> None:
     period = find_period("what did purolator stock close at on feb 27", D(1987, 3, 2),
                          report_lag_days=3)
-    assert period is not None and period.label() == "Articles of 27 Feb 1987"
+    assert period is not None and period.end == D(1987, 2, 27)
     assert period.published() == ("1987-02-27", "1987-03-02")
+    assert period.label() == "Articles from 27 Feb to 2 Mar 1987"  # what was searched
     since = find_period("what changed since Monday?", TODAY, report_lag_days=3)
     assert since is not None and since.published() == ("2026-11-30", None)
 
@@ -254,3 +255,43 @@ def test_ask_since_and_until_on_the_command_line(tmp_path, fake_embedder, monkey
     assert row["period"] == "Articles since 1 Mar 1987"
     bad = CliRunner().invoke(main, [*data, "ask", "--until", "March", "Who?"])
     assert bad.exit_code == 2 and "'March' does not match the format '%Y-%m-%d'" in bad.output
+
+
+def test_news_of_a_time_is_its_articles_opening_sentences(tmp_path, fake_embedder) -> None:
+    answerer = _dated_index(tmp_path, fake_embedder)
+    result = answerer.ask("What happened on March 2, 1987?")
+    assert result.period == "Articles of 2 Mar 1987"
+    [lead] = result.answers
+    assert lead.quote == "Orchard Corp said it agreed to buy Lumen Inc for stock."
+    assert lead.sources[0].id == "new" and lead.highlight is None
+    article = answerer.snapshot().store.article_text("new")
+    assert article[lead.sources[0].start:lead.sources[0].end] == lead.quote  # verbatim
+    both = answerer.ask("any news since February 1987?", k=5)
+    assert [a.sources[0].id for a in both.answers] == ["new", "old"]  # newest first
+    assert answerer.ask("What happened in 2024?").message == (
+        "I don't know: no article is from that time.")
+    # a topic beside the time is a question, not a request for headlines
+    topic = answerer.ask("Who agreed to buy Lumen Inc on March 2, 1987?")
+    assert topic.answers[0].sources[0].id == "new" and topic.answers[0].score != 1.0
+
+
+@pytest.mark.model
+def test_what_happened_last_week_in_an_older_collection(reuters_answerer) -> None:
+    result = reuters_answerer.ask("what happened last week?", k=5)
+    assert result.period == "Articles from 23 Feb to 1 Mar 1987"  # the collection's last week
+    days = [a.sources[0].published for a in result.answers]
+    assert len(days) == 5 and days == sorted(days, reverse=True)
+    assert all("1987-02-23" <= d[:10] <= "1987-03-01" for d in days)
+
+
+def test_a_collection_without_dates_takes_a_time_as_words(tmp_path, fake_embedder) -> None:
+    from index.builder import update_index
+    from retrieval.engine import Answerer
+    from retrieval.settings import RetrievalSettings
+
+    (tmp_path / "a.txt").write_text("Norman conquest\n\nIn 1066 the Normans crossed the sea.\n")
+    update_index(tmp_path / "data", [tmp_path / "a.txt"], fake_embedder)
+    answerer = Answerer(tmp_path / "data", fake_embedder,
+                        RetrievalSettings(highlight=False, min_quote_similarity=0.0))
+    result = answerer.ask("What happened in 1066?")
+    assert result.period is None and "Normans crossed" in result.answers[0].quote
