@@ -144,7 +144,7 @@ def make_article(doc: Document, ident: str, chunking: ChunkSettings) -> Article:
         cleaned = type(cleaned)(
             Path(doc.path or doc.key).stem, cleaned.text, cleaned.comments_start
         )
-    published = doc.published
+    published = iso_date(doc.published) if doc.published else None
     if published is None:  # a wire story's dateline, in the year its file was written
         day = dateline_day(cleaned.text, _written(doc))
         published = day.isoformat() if day is not None else None
@@ -170,6 +170,21 @@ def make_article(doc: Document, ident: str, chunking: ChunkSettings) -> Article:
         path=doc.path,
         comments_start=cleaned.comments_start,
     )
+
+
+def iso_date(text: str) -> str | None:
+    """``text`` as ISO 8601 ("Thu, 26 Feb 1987 15:18:06 GMT" -> "1987-02-26T15:18:06+00:00"),
+    so that dates sort and filter as text; None when it is no date at all."""
+    text = text.strip()
+    try:
+        dt.datetime.fromisoformat(text)
+        return text  # already ISO: kept as written
+    except ValueError:
+        pass
+    import dateparser
+
+    parsed = dateparser.parse(text, languages=["en"], settings={"STRICT_PARSING": False})
+    return parsed.isoformat() if parsed is not None else None
 
 
 def _written(doc: Document) -> dt.date:

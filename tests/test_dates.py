@@ -295,3 +295,29 @@ def test_a_collection_without_dates_takes_a_time_as_words(tmp_path, fake_embedde
                         RetrievalSettings(highlight=False, min_quote_similarity=0.0))
     result = answerer.ask("What happened in 1066?")
     assert result.period is None and "Normans crossed" in result.answers[0].quote
+
+
+def test_a_date_in_another_form_is_stored_as_iso_and_filters(tmp_path, fake_embedder) -> None:
+    import json
+
+    from index.builder import iso_date, update_index
+    from retrieval.engine import Answerer
+    from retrieval.settings import RetrievalSettings
+
+    assert iso_date("Thu, 26 Feb 1987 15:18:06 GMT") == "1987-02-26T15:18:06+00:00"
+    assert iso_date("1987-02-26") == "1987-02-26" and iso_date("soon") is None
+    path = tmp_path / "wire.jsonl"
+    path.write_text(json.dumps({"id": "a", "published": "Thu, 26 Feb 1987 15:18:06 GMT",
+                                "text": "Orchard Corp agreed to buy Lumen Inc."}) + "\n"
+                    + json.dumps({"id": "b", "published": "soon",
+                                  "text": "NEW YORK, Feb 27 - Lumen Inc agreed to be bought."})
+                    + "\n")
+    update_index(tmp_path / "data", [path], fake_embedder)
+    answerer = Answerer(tmp_path / "data", fake_embedder,
+                        RetrievalSettings(highlight=False, min_quote_similarity=0.0))
+    published = {s.id: s.published for s in answerer.sources()}
+    assert published["a"] == "1987-02-26T15:18:06+00:00"
+    assert published["b"][5:] == "02-27"  # not a date: the dateline gives the day instead
+    result = answerer.ask("Who agreed to buy Lumen Inc?", since=D(1987, 2, 26),
+                          until=D(1987, 2, 26))
+    assert [s.id for a in result.answers for s in a.sources] == ["a"]
