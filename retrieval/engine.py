@@ -24,7 +24,7 @@ from index.store import STOPWORDS, ArticleInfo, Catalog, PassageRow, SentenceVec
 from .answers import Answer, Result, SourceRef
 from .dates import Period, find_period, parse_day, wants_latest
 from .questions import Question
-from .quoting import Quote, merge_same_facts, reason_clause, select_quotes
+from .quoting import Quote, action_clause, merge_same_facts, reason_clause, select_quotes
 from .reading import Reader, ReadPassage, SpacyReader
 from .search import Candidate, full_text, hybrid_search
 from .settings import RetrievalSettings
@@ -198,6 +198,8 @@ class Answerer:
             quotes = self._read(snap, asked, qvec, quotes, ranked, sentences)
         elif why:
             quotes = [_bold_reason(q) for q in quotes]
+        elif asked is not None and asked.kind == "other" and _DOING.search(clean):
+            quotes = [_bold_action(q, _acting_words(clean, asked.verb)) for q in quotes]
         watch.lap("read")
         label = period.label() if period is not None else None
         if not quotes:
@@ -454,6 +456,27 @@ def _bold(quote: Quote, spans: Sequence[tuple[int, int, float]]) -> Quote:
         return quote
     a, b, _ = max(inside, key=lambda c: c[2])
     return dataclasses.replace(quote, answer=(a - quote.start, b - quote.start))
+
+
+# "What did the lack of ammunition force Ukrainian forces to do?": the act the verb led to.
+_DOING = re.compile(r"^what\b.*\bto\s+do\W*$", re.I)
+
+
+def _acting_words(question: str, verb: str | None) -> list[str]:
+    """The verb that leads to the act ("force"); when the parse has none (it may read "force"
+    as a noun), the question's words, nearest "to do" first."""
+    if verb is not None:
+        return [verb] if verb != "do" else []
+    return [w for w in reversed(fts_words(question)) if w not in STOPWORDS and w != "do"]
+
+
+def _bold_action(quote: Quote, verbs: Sequence[str]) -> Quote:
+    """A "what did X force Y to do" answer bolds what was done, when the quote says it."""
+    for verb in verbs:
+        clause = action_clause(quote.text, verb)
+        if clause is not None:
+            return dataclasses.replace(quote, answer=clause)
+    return quote
 
 
 def _bold_reason(quote: Quote) -> Quote:

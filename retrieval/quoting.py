@@ -206,6 +206,23 @@ def reason_clause(text: str) -> tuple[int, int] | None:
     return (m.start(), stop) if stop - m.end() > 1 else None
 
 
+_ACT_END = re.compile(r"[,;:()\"\u201c\u201d]|\.(?:\s|$)|\s(?:and|but|while|after|before)\s")
+
+
+def action_clause(text: str, verb: str, max_words: int = 12) -> tuple[int, int] | None:
+    """What ``text`` says was done, for "what did X force / agree / plan ... to do?": the
+    infinitive after a form of ``verb`` ("forced Ukrainian forces to [retreat from the city]"),
+    to the clause's end."""
+    stem = verb[:-1] if verb.endswith("e") else verb
+    m = re.search(rf"\b{re.escape(stem)}\w*(?:\s+[^\s,.;:]+){{0,5}}?\s+to\s+(?=\w)", text, re.I)
+    if m is None:
+        return None
+    end = _ACT_END.search(text, m.end())
+    stop = end.start() if end else len(text)
+    words = list(re.finditer(r"\S+", text[m.end() : stop]))[:max_words]
+    return (m.end(), m.end() + words[-1].end()) if words else None
+
+
 def _coverage(covered: set[str], weights: dict[str, float], total: float) -> float:
     return sum(weights[t] for t in covered) / total
 

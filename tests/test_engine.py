@@ -282,3 +282,10 @@ def test_the_same_fact_from_several_sources_is_one_answer(news_answerer):
     assert merged, [a.quote for a in result.answers]
     ids = {s.id[:3] for s in merged[0].sources}
     assert len(ids) == len(merged[0].sources)  # one entry per article
+
+
+def test_what_someone_was_led_to_do_bolds_the_act(reuters_answerer):
+    result = reuters_answerer.ask("What did Purolator agree to do?")
+    top = result.answers[0]
+    assert top.sources[0].id == "reuters-372"
+    assert (top.highlight_text or "").startswith("sell its Canadian Courier unit")

@@ -7,7 +7,7 @@ import pytest
 
 from index.chunking import sentence_spans
 from index.store import PassageRow, SentenceVectors
-from retrieval.quoting import reason_clause, select_quotes, stem
+from retrieval.quoting import action_clause, reason_clause, select_quotes, stem
 
 
 @pytest.mark.parametrize(
@@ -66,6 +66,23 @@ def test_a_dateline_is_never_quoted_even_when_it_scores_best():
 def test_the_clause_that_gives_a_reason_is_found(sentence, reason):
     found = reason_clause(sentence)
     assert (sentence[slice(*found)] if found else None) == reason
+
+
+@pytest.mark.parametrize(
+    "sentence,verb,act",
+    [
+        ("A lack of ammunition forced Ukrainian forces to retreat from the city, despite it.",
+         "force", "retreat from the city"),
+        ("It agreed recently to sell its Canadian unit to Onex for 170 mln dlrs, and sold more.",
+         "agree", "sell its Canadian unit to Onex for 170 mln dlrs"),
+        ("The board plans to seek a buyer and close the plant.", "plan", "seek a buyer"),
+        ("It agreed on a price.", "agree", None),  # no act: nothing to bold
+        ("The firm was forced out.", "force", None),
+    ],
+)
+def test_the_act_a_verb_led_to_is_found(sentence, verb, act):
+    found = action_clause(sentence, verb)
+    assert (sentence[slice(*found)] if found else None) == act
 
 
 def test_a_why_question_quotes_the_sentence_that_gives_the_reason():
