@@ -40,14 +40,14 @@ from tenacity import (
     wait_fixed,
 )
 
-from index.errors import QuotebotError
+from index.errors import ConfigError, QuotebotError
 from index.settings import FeedSettings
 from retrieval.answers import Result
 
 from . import conversation
 from . import formatting as fmt
 from . import handlers as h
-from .config import BotSettings, ConfigError
+from .config import BotSettings
 from .state import BotState, RateLimiter
 
 logger = logging.getLogger(__name__)

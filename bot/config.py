@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
 
-from index.errors import QuotebotError
+from index.errors import ConfigError
 from index.settings import (
     ChunkSettings,
     EmbeddingSettings,
@@ -27,10 +27,6 @@ from retrieval.settings import RetrievalSettings
 
 ENV_PREFIX = "QUOTEBOT_"
 TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
-
-
-class ConfigError(QuotebotError):
-    """config.toml or a QUOTEBOT_* variable is invalid."""
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from .embedding import Embedder
 from .errors import (
     DataDirReadOnly,
     DiskFull,
+    IndexBusy,
     IndexCorrupt,
     IndexWriteError,
     ModelMismatch,
@@ -54,10 +55,6 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
 """Called as ``progress(stage, done, total)``; stages are "reading", "embedding", "saving"."""
-
-
-class IndexBusy(QuotebotError):
-    """Another index update holds the data directory's lock."""
 
 
 def writer_lock(data_dir: Path) -> AbstractContextManager[None]:
@@ -316,13 +313,9 @@ def _build_generation(
     # discards with its generation, so per-article durability would only cost time.
     store.conn.execute("pragma synchronous = off")
     try:
-        built_model = store.get_meta("model")
-        built_dim = int(store.get_meta("dim") or 0)
-        if built_model is not None and (built_model != embedder.name or built_dim != embedder.dim):
-            raise ModelMismatch(
-                f"the index was built with {built_model} ({built_dim}-d) but {embedder.name} "
-                f"({embedder.dim}-d) is configured: run `quotebot index --rebuild PATH...`"
-            )
+        wrong = store.mismatch(embedder.name, embedder.dim)
+        if store.get_meta("model") is not None and wrong is not None:
+            raise ModelMismatch(f"{wrong[1]}: run `quotebot index --rebuild PATH...`")
         vecs = old_vecs if old_vecs is not None else Vectors.empty(embedder.dim, vector_settings)
 
         existing = store.articles_by_key()

@@ -180,12 +180,11 @@ def _check_database(
 
     built_model = store.get_meta("model")
     built_dim = int(store.get_meta("dim") or 0)
+    wrong = store.mismatch(model, dim)
     if built_model is None or not built_dim:
         report("meta_missing", "the index does not record its model and dimension")
-    elif model is not None and model != built_model:
-        report("model_mismatch", f"built with {built_model} but {model} is configured")
-    if built_dim and dim is not None and dim != built_dim:
-        report("dim_mismatch", f"built with {built_dim}-d vectors but the model gives {dim}-d")
+    elif wrong is not None:
+        report(*wrong)
 
     (counts["articles"],) = conn.execute("select count(*) from articles").fetchone()
 

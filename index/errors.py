@@ -35,3 +35,19 @@ class DiskFull(IndexWriteError):
 
 class DataDirReadOnly(IndexWriteError):
     """The data directory cannot be written (read-only file system or permissions)."""
+
+
+class IndexBusy(QuotebotError):
+    """Another index update holds the data directory's lock."""
+
+
+class FeedError(QuotebotError):
+    """A feed cannot be added, removed or fetched; the message names the feed and why."""
+
+
+class FeedBusy(FeedError):
+    """Another feed fetch holds the data directory's feed lock."""
+
+
+class ConfigError(QuotebotError):
+    """config.toml or a QUOTEBOT_* variable is invalid."""

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .builder import exclusive
-from .errors import IndexCorrupt, IngestError, QuotebotError
+from .errors import FeedBusy, FeedError, IndexCorrupt, IngestError
 from .settings import FeedSettings, IngestSettings
 from .snapshot import DB_FILE, current_generation
 from .sources import check_url, fetch, fetch_url, url_key
@@ -47,14 +47,6 @@ FEED_TYPES = (
     "text/xml",
     "text/plain",
 )
-
-
-class FeedError(QuotebotError):
-    """A feed cannot be added, removed or fetched; the message names the feed and why."""
-
-
-class FeedBusy(FeedError):
-    """Another feed fetch holds the data directory's feed lock."""
 
 
 @dataclass(frozen=True)

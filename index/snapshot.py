@@ -184,10 +184,10 @@ def _open_generation(gen: Path, model: str | None, dim: int | None) -> Snapshot:
     try:
         built_model = store.get_meta("model") or "?"
         built_dim = int(store.get_meta("dim") or 0)
-        if (model is not None and model != built_model) or (dim is not None and dim != built_dim):
+        wrong = store.mismatch(model, dim)
+        if wrong is not None:
             raise ModelMismatch(
-                f"the index in {gen.parent} was built with {built_model} ({built_dim}-d) but "
-                f"{model} ({dim}-d) is configured: rebuild with `quotebot index --rebuild PATH...`"
+                f"{gen.parent}: {wrong[1]}: rebuild with `quotebot index --rebuild PATH...`"
             )
         digest = manifest[VECTORS_FILE]["sha256"] if manifest else None
         vectors = Vectors.load(gen / VECTORS_FILE, sha256=str(digest) if digest else None)

@@ -322,6 +322,21 @@ class Store:
         row = self.conn.execute("select value from meta where key = ?", [key]).fetchone()
         return row[0] if row else None
 
+
+    def mismatch(self, model: str | None, dim: int | None) -> tuple[str, str] | None:
+        """(problem, why) when the index was not built for ``model`` with ``dim``-d vectors
+        (None compares nothing): the one check ``open_snapshot``, the builder and ``check``
+        share."""
+        built_model, built_dim = self.get_meta("model"), int(self.get_meta("dim") or 0)
+        if model is not None and model != built_model:
+            return "model_mismatch", (
+                f"the index was built with {built_model} ({built_dim}-d) but {model} is configured"
+            )
+        if dim is not None and dim != built_dim:
+            return "dim_mismatch", (
+                f"the index was built with {built_dim}-d vectors but the model gives {dim}-d"
+            )
+        return None
     def set_meta(self, key: str, value: str) -> None:
         self.db["meta"].upsert({"key": key, "value": value}, pk="key")
 

@@ -15,13 +15,11 @@ import statistics
 import string
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from .engine import Answerer
-
-Ask = Callable[[str], Any]
 
 
 # -- metrics (pure) ------------------------------------------------------------------------------

@@ -18,8 +18,6 @@ from .settings import RetrievalSettings
 class Candidate:
     passage_id: int
     fused: float
-    dense: float | None  # cosine of the passage to the question, when dense search found it
-    fts_rank: int | None
 
 
 def full_text(
@@ -37,7 +35,6 @@ def hybrid_search(
     fts: list[tuple[int, float]],
     qvec: np.ndarray,
     settings: RetrievalSettings,
-    limit: int | None = None,
     lap: Callable[[str], None] | None = None,
     within: Sequence[int] | None = None,
 ) -> list[Candidate]:
@@ -56,8 +53,6 @@ def hybrid_search(
         weights=[settings.fts_weight, settings.dense_weight],
         k=settings.rrf_k,
     )
-    dense_score = dict(dense)
-    fts_rank = {pid: rank for rank, (pid, _) in enumerate(fts, 1)}
-    out = [Candidate(pid, score, dense_score.get(pid), fts_rank.get(pid)) for pid, score in fused]
+    out = [Candidate(pid, score) for pid, score in fused]
     tick("fusion")
-    return out[:limit] if limit else out
+    return out

@@ -9,8 +9,8 @@ import sqlite3
 import numpy as np
 import pytest
 
-from index.builder import IndexBusy, update_index, writer_lock
-from index.errors import IndexCorrupt, IndexNotBuilt, ModelMismatch
+from index.builder import update_index, writer_lock
+from index.errors import IndexBusy, IndexCorrupt, IndexNotBuilt, ModelMismatch
 from index.snapshot import current_generation, generations, open_snapshot
 from retrieval.engine import Answerer
 from retrieval.settings import RetrievalSettings

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_config
+from bot.config import load_config
+from index.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from index.errors import FeedBusy, FeedError
 from index.feeds import (
     FeedBook,
-    FeedBusy,
-    FeedError,
     check_feed_url,
     check_feeds,
     fetch_feed,

@@ -27,8 +27,8 @@ from bot import formatting as fmt
 from bot import handlers as h
 from bot.config import BotSettings
 from bot.state import BotState
-from index.errors import IngestError, QuotebotError
-from index.feeds import Feed, FeedError, FeedReport
+from index.errors import FeedError, IngestError, QuotebotError
+from index.feeds import Feed, FeedReport
 from index.records import IndexSummary, Skipped
 from retrieval.answers import Answer, Result, SourceRef
 
@@ -923,7 +923,7 @@ def test_serve_runs_the_configured_mode(tmp_path: Path, mode: str,
     (BotSettings(mode="carrier-pigeon"), "must be \"polling\" or \"webhook\""),
 ])
 def test_serve_rejects_bad_modes(tmp_path: Path, settings: BotSettings, message: str) -> None:
-    from bot.config import ConfigError
+    from index.errors import ConfigError
 
     with pytest.raises(ConfigError, match=message):
         bot_app.serve(make_harness(tmp_path).app, settings)

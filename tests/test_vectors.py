@@ -7,8 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from bot.config import ConfigError, load_config
+from bot.config import load_config
 from index.builder import update_index
+from index.errors import ConfigError
 from index.settings import VectorSettings
 from index.snapshot import open_snapshot
 from index.vectors import Vectors, auto_nlist
