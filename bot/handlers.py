@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, Protocol
@@ -476,20 +477,29 @@ async def on_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE)
 # ---- admin ---------------------------------------------------------------------------------
 
 
-async def _refuse_unless_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """False for admins; anyone else gets a polite refusal (rate-limited) and nothing happens.
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+
+
+def admin_only(handler: Handler) -> Handler:
+    """The handler runs for admins; anyone else gets a polite refusal (rate-limited) and
+    nothing happens.
 
     The sender decides, for new, edited and forwarded messages alike: Telegram lets only the
     author edit a message, and a forward is sent by whoever forwards it, not by its author.
     """
-    if deps_of(context).is_admin(update):
-        return False
-    user = update.effective_user
-    logger.info("refused an admin command from user %s", user.id if user else None)
-    if update.effective_message is not None and await admitted(update, context):
-        await reply_html(update.effective_message, fmt.escape(REFUSAL),
-                         quote=update.effective_message.chat.type != ChatType.PRIVATE)
-    return True
+
+    @functools.wraps(handler)
+    async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if deps_of(context).is_admin(update):
+            await handler(update, context)
+            return
+        user = update.effective_user
+        logger.info("refused an admin command from user %s", user.id if user else None)
+        if update.effective_message is not None and await admitted(update, context):
+            await reply_html(update.effective_message, fmt.escape(REFUSAL),
+                             quote=update.effective_message.chat.type != ChatType.PRIVATE)
+
+    return guarded
 
 
 class _ProgressBox:
@@ -508,10 +518,9 @@ class _ProgressBox:
             return self.value
 
 
+@admin_only
 async def on_reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/reindex: re-scan the article folders, editing one message with progress, then a summary."""
-    if await _refuse_unless_admin(update, context):
-        return
     message = update.effective_message
     assert message is not None
     deps = deps_of(context)
@@ -546,12 +555,10 @@ async def on_reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         await edit_html(status, fmt.format_summary(summary, "Reindex done"))
 
 
-async def _admin_url(update: Update, context: ContextTypes.DEFAULT_TYPE,
+async def _url_argument(update: Update, context: ContextTypes.DEFAULT_TYPE,
                      usage: str) -> tuple[Message, str] | None:
-    """The message and its one URL, for an admin command that takes one; None when the sender
-    was refused or shown ``usage``."""
-    if await _refuse_unless_admin(update, context):
-        return None
+    """The message and its one URL, for a command that takes one; None when ``usage`` was
+    shown instead."""
     message = update.effective_message
     assert message is not None
     args = context.args or []
@@ -573,9 +580,10 @@ async def _admin_call(context: ContextTypes.DEFAULT_TYPE, message: Message, fail
             return None
 
 
+@admin_only
 async def on_add(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/add URL: fetch one article and index it."""
-    asked = await _admin_url(update, context, "/add https://example.com/article")
+    asked = await _url_argument(update, context, "/add https://example.com/article")
     if asked is None:
         return
     message, url = asked
@@ -587,20 +595,18 @@ async def on_add(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply_html(message, fmt.format_summary(summary, "Added"))
 
 
+@admin_only
 async def on_feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/feeds: the feeds, when each was fetched and what it gave."""
-    if await _refuse_unless_admin(update, context):
-        return
     message = update.effective_message
     assert message is not None
     feeds = await asyncio.to_thread(deps_of(context).services.feeds)
     await reply_html(message, fmt.format_feeds(feeds))
 
 
+@admin_only
 async def on_feed_add(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/feed_add URL [MINUTES]: remember a feed and fetch it now."""
-    if await _refuse_unless_admin(update, context):
-        return
     message = update.effective_message
     assert message is not None
     args = context.args or []
@@ -622,9 +628,10 @@ async def on_feed_add(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         reports, f"Added; fetched every {feed.every} min"))
 
 
+@admin_only
 async def on_feed_remove(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/feed_remove URL: forget a feed and drop its articles."""
-    asked = await _admin_url(update, context, "/feed_remove https://example.com/feed.xml")
+    asked = await _url_argument(update, context, "/feed_remove https://example.com/feed.xml")
     if asked is None:
         return
     message, url = asked
@@ -659,10 +666,9 @@ async def _feed_pass(
     return reports
 
 
+@admin_only
 async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """An uploaded .txt/.md/.html/.jsonl file (from an admin) is indexed."""
-    if await _refuse_unless_admin(update, context):
-        return
     message = update.effective_message
     assert message is not None and message.document is not None
     deps = deps_of(context)
@@ -692,10 +698,9 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await reply_html(message, fmt.format_summary(summary, f"Indexed {name}"))
 
 
+@admin_only
 async def on_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/sources: list the indexed articles."""
-    if await _refuse_unless_admin(update, context):
-        return
     message = update.effective_message
     assert message is not None
     try:
@@ -729,10 +734,9 @@ async def on_sources_page(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await edit_html(query.message, text, _sources_keyboard(min(int(page_text), pages - 1), pages))
 
 
+@admin_only
 async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/stats: index counts and size, questions asked, feedback."""
-    if await _refuse_unless_admin(update, context):
-        return
     message = update.effective_message
     assert message is not None
     deps = deps_of(context)

@@ -14,14 +14,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
-from retrieval.answers import Answer, Result, SourceRef
+from retrieval.answers import Result
 
 PAGE_TTL_SECONDS = 7 * 24 * 3600  # results older than this can no longer be paged
 
@@ -103,7 +102,7 @@ class BotState:
         with self._lock:
             self.db.table("pages").insert({
                 "key": key, "question_id": question_id, "question": result.question,
-                "result": json.dumps(result_to_dict(result)), "created": self._clock(),
+                "result": json.dumps(result.to_record()), "created": self._clock(),
             })
             self._conn.execute("DELETE FROM pages WHERE created < ?",
                                (self._clock() - PAGE_TTL_SECONDS,))
@@ -116,7 +115,7 @@ class BotState:
                 "SELECT result, created FROM pages WHERE key = ?", (key,)).fetchone()
         if row is None or row[1] < self._clock() - PAGE_TTL_SECONDS:
             return None
-        return result_from_dict(json.loads(row[0]))
+        return Result.from_record(json.loads(row[0]))
 
     def record_feedback(self, key: str, page: int, per_page: int, user_id: int,
                         vote: int) -> bool:
@@ -152,30 +151,6 @@ class BotState:
             ).fetchone()
         return {"questions_asked": q[0], "questions_not_found": q[1],
                 "feedback_helpful": f[0], "feedback_not_helpful": f[1]}
-
-
-def result_to_dict(result: Result) -> dict[str, Any]:
-    """A JSON-ready copy of ``result`` (timings are dropped: they only matter once)."""
-    data = asdict(result)
-    data.pop("timings_ms", None)
-    return data
-
-
-def result_from_dict(data: dict[str, Any]) -> Result:
-    """Rebuild the frozen ``Result`` that ``result_to_dict`` stored."""
-    answers = tuple(
-        Answer(
-            quote=a["quote"],
-            highlight=tuple(a["highlight"]) if a["highlight"] is not None else None,  # type: ignore[arg-type]
-            score=a["score"],
-            sources=tuple(SourceRef(**s) for s in a["sources"]),
-            passage_ids=tuple(a.get("passage_ids", ())),
-        )
-        for a in data["answers"]
-    )
-    return Result(question=data["question"], abstained=data["abstained"], answers=answers,
-                  message=data.get("message"), related=tuple(data.get("related", ())),
-                  period=data.get("period"))
 
 
 class RateLimiter:

@@ -57,7 +57,31 @@ class Result:
     timings_ms: dict[str, float] = field(default_factory=dict, compare=False)
     period: str | None = None  # the time answered from: "Articles from 23 Feb to 1 Mar 1987"
 
+    def to_record(self) -> dict[str, Any]:
+        """Everything but the timings, for ``from_record`` (the bot keeps results to page)."""
+        data = asdict(self)
+        data.pop("timings_ms", None)
+        return data
+
+    @classmethod
+    def from_record(cls, data: dict[str, Any]) -> Result:
+        """The ``Result`` that ``to_record`` wrote."""
+        answers = tuple(
+            Answer(
+                quote=a["quote"],
+                highlight=tuple(a["highlight"]) if a["highlight"] is not None else None,  # type: ignore[arg-type]
+                score=a["score"],
+                sources=tuple(SourceRef(**s) for s in a["sources"]),
+                passage_ids=tuple(a.get("passage_ids", ())),
+            )
+            for a in data["answers"]
+        )
+        return cls(question=data["question"], abstained=data["abstained"], answers=answers,
+                   message=data.get("message"), related=tuple(data.get("related", ())),
+                   period=data.get("period"))
+
     def to_json(self) -> dict[str, Any]:
+        """What ``ask --json`` prints: the interface measured from outside."""
         out: dict[str, Any] = {
             "question": self.question,
             "abstained": self.abstained,

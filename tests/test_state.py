@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.state import PAGE_TTL_SECONDS, BotState, RateLimiter, result_from_dict, result_to_dict
+from bot.state import PAGE_TTL_SECONDS, BotState, RateLimiter
 from retrieval.answers import Answer, Result, SourceRef
 
 
@@ -33,6 +33,7 @@ def make_result(n: int = 4) -> Result:
         message=None,
         related=("x",),
         timings_ms={"total": 3.0},
+        period="Articles of 2 Mar 1987",
     )
 
 
@@ -43,7 +44,7 @@ def state(tmp_path: Path) -> BotState:
 
 def test_result_round_trips_through_json() -> None:
     result = make_result()
-    assert result_from_dict(json.loads(json.dumps(result_to_dict(result)))) == result
+    assert Result.from_record(json.loads(json.dumps(result.to_record()))) == result
 
 
 def test_saved_result_loads_by_short_key_and_expires(tmp_path: Path) -> None:
