@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -15,135 +14,11 @@ import sqlite_utils
 
 from .errors import IndexCorrupt
 from .records import Article, Passage
+from .text import fts_query, fts_words
 
 SCHEMA_VERSION = 2
 REQUIRED_TABLES = frozenset(["meta", "articles", "passages", "sentences", "passages_fts"])
 
-# Question words and glue that would only add noise to an OR query.
-STOPWORDS = frozenset(
-    [
-        "a",
-        "about",
-        "above",
-        "after",
-        "again",
-        "against",
-        "all",
-        "am",
-        "an",
-        "and",
-        "any",
-        "are",
-        "as",
-        "at",
-        "be",
-        "because",
-        "been",
-        "before",
-        "being",
-        "below",
-        "between",
-        "both",
-        "but",
-        "by",
-        "can",
-        "could",
-        "did",
-        "do",
-        "does",
-        "doing",
-        "down",
-        "during",
-        "each",
-        "few",
-        "for",
-        "from",
-        "further",
-        "had",
-        "has",
-        "have",
-        "having",
-        "he",
-        "her",
-        "here",
-        "hers",
-        "him",
-        "his",
-        "how",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "itself",
-        "just",
-        "me",
-        "more",
-        "most",
-        "my",
-        "no",
-        "nor",
-        "not",
-        "of",
-        "off",
-        "on",
-        "once",
-        "only",
-        "or",
-        "other",
-        "our",
-        "out",
-        "over",
-        "own",
-        "same",
-        "she",
-        "should",
-        "so",
-        "some",
-        "such",
-        "than",
-        "that",
-        "the",
-        "their",
-        "them",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "those",
-        "through",
-        "to",
-        "too",
-        "under",
-        "until",
-        "up",
-        "very",
-        "was",
-        "we",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "while",
-        "who",
-        "whom",
-        "why",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-        "yours",
-        "s",
-        "t",
-        "don",
-    ]
-)
-_WORD = re.compile(r"\w+", re.UNICODE)
 
 
 @dataclass(frozen=True)
@@ -186,24 +61,6 @@ class PassageRow:
 class SentenceVectors:
     spans: list[tuple[int, int]]
     vectors: np.ndarray
-
-
-def fts_words(question: str) -> list[str]:
-    """The question's distinct words for full-text search, without stopwords when it has others."""
-    words = [w.lower() for w in _WORD.findall(question)]
-    content = [w for w in words if w not in STOPWORDS] or words
-    return list(dict.fromkeys(content))[:64]
-
-
-def fts_query(question: str | list[str]) -> str | None:
-    """An FTS5 MATCH expression that cannot raise: every word quoted, joined with OR.
-
-    Quoting makes FTS syntax in the question (``AND``, ``*``, ``:``, ``NEAR``, quotes) plain words.
-    """
-    words = fts_words(question) if isinstance(question, str) else question
-    if not words:
-        return None
-    return " OR ".join('"' + w.replace('"', '""') + '"' for w in words)
 
 
 class Store:

@@ -19,7 +19,8 @@ from index.chunking import is_dateline, sentence_spans
 from index.embedding import Embedder
 from index.parsing import Parsed
 from index.snapshot import Snapshot, current_generation, open_snapshot
-from index.store import STOPWORDS, ArticleInfo, Catalog, PassageRow, SentenceVectors, fts_words
+from index.store import ArticleInfo, Catalog, PassageRow, SentenceVectors
+from index.text import STOPWORDS, fts_words
 
 from .answers import Answer, Result, SourceRef
 from .dates import Period, find_period, parse_day, wants_latest

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .quoting import content_terms
+from index.text import content_terms
 
 PEOPLE = ("PERSON", "ORG", "NORP", "GPE")
 ORGS = ("ORG", "NORP", "GPE")

@@ -8,16 +8,15 @@ disavowed...") or when they score nearly as well. Everything quoted is a slice o
 
 from __future__ import annotations
 
-import math
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from index.chunking import is_dateline
-from index.store import STOPWORDS, PassageRow, SentenceVectors
+from index.store import PassageRow, SentenceVectors
+from index.text import content_terms, idf
 
 # Openers that refer back to the sentence before: quote that one too.
 _LEANS_BACK = re.compile(
@@ -36,34 +35,12 @@ _REASON = re.compile(
 )
 # Where such a clause ends: the sentence's end, or the attribution after it (", the company said").
 _CLAUSE_END = re.compile(r"[;:\"\u201d]|\.(?:\s|$)|,\s+(?:\w+\s+){0,3}(?:said|says|told|added)\b")
-_WORD = re.compile(r"\w+")
-_SUFFIXES = (("ies", "y"), ("ied", "y"), ("ing", ""), ("ed", ""), ("s", ""), ("ly", ""))
 
 LEXICAL_WEIGHT = 0.4  # a quote with every question word gains this much over its cosine
 PRIOR_WEIGHT = 0.1  # the passage's fused retrieval score, scaled to [0, 1], adds up to this
 LENGTH_PENALTY = 0.04  # each extra sentence must earn its place
 CONTINUATION_BONUS = 0.01  # ... except one that continues the sentence before it
 REASON_BONUS = 0.1  # for a "why" question, a window that gives a reason ("because ...")
-
-
-def stem(word: str) -> str:
-    """A crude suffix stripper: enough to match "troops"/"troop", "disavowed"/"disavow".
-
-    Accents are dropped, as full-text search drops them: "Gospić" is "Gospic".
-    """
-    w = word.lower()
-    if not w.isascii():
-        w = "".join(c for c in unicodedata.normalize("NFKD", w) if not unicodedata.combining(c))
-    for suffix, replacement in _SUFFIXES:
-        if len(w) > len(suffix) + 3 and w.endswith(suffix) and not w.endswith("ss"):
-            w = w[: -len(suffix)] + replacement
-            break
-    # A final "e" goes too, so that "share" is "shares" and "propose" is "proposed".
-    return w[:-1] if len(w) > 3 and w.endswith("e") else w
-
-
-def content_terms(text: str) -> set[str]:
-    return {stem(w) for w in _WORD.findall(text) if w.lower() not in STOPWORDS}
 
 
 @dataclass(frozen=True)
@@ -125,7 +102,7 @@ def select_quotes(
     causes = {
         pid: [reasons and reason_clause(t) is not None for t in ts] for pid, ts in texts.items()
     }
-    weights = _idf(qterms, [t for ts in terms.values() for t in ts])
+    weights = idf(qterms, [t for ts in terms.values() for t in ts])
     total = sum(weights.values()) or 1.0
     top_fused = max(f for _, f in rows) or 1.0
 
@@ -225,11 +202,6 @@ def action_clause(text: str, verb: str, max_words: int = 12) -> tuple[int, int] 
 
 def _coverage(covered: set[str], weights: dict[str, float], total: float) -> float:
     return sum(weights[t] for t in covered) / total
-
-
-def _idf(qterms: set[str], sentence_terms: list[set[str]]) -> dict[str, float]:
-    n = len(sentence_terms)
-    return {t: math.log(1 + n / (1 + sum(t in s for s in sentence_terms))) for t in qterms}
 
 
 def _drop_overlaps(quotes: list[Quote]) -> list[Quote]:

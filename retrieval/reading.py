@@ -26,9 +26,9 @@ from typing import Any, Protocol
 
 from index.chunking import DATELINE
 from index.parsing import Parsed, Parser
+from index.text import content_terms, stem
 
 from .questions import MONTHS, Question, analyze
-from .quoting import content_terms, stem
 
 WEIGHTS = Path(__file__).with_name("reader_weights.json")
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from index.store import fts_query
+from index.text import fts_query
 from retrieval.evaluation import ndcg_at_k, recall_at_k, reciprocal_rank
 from retrieval.fusion import rrf
 

@@ -7,7 +7,8 @@ import pytest
 
 from index.chunking import sentence_spans
 from index.store import PassageRow, SentenceVectors
-from retrieval.quoting import action_clause, reason_clause, select_quotes, stem
+from index.text import stem
+from retrieval.quoting import action_clause, reason_clause, select_quotes
 
 
 @pytest.mark.parametrize(
