@@ -355,9 +355,9 @@ def run_terminal_chat(services: h.QuotebotServices, stdin: TextIO, stdout: TextI
     except QuotebotError as exc:
         say(str(exc))
         return
-    say(fmt.describe_catalog(catalog))
-    say("Type a question and press Enter; more / back page through the answers; quit or "
-        "Ctrl-D leaves.")
+    intro = (f"{fmt.describe_catalog(catalog)}\nType a question and press Enter; more / back page "
+             "through the answers; help shows this again; quit or Ctrl-D leaves.")
+    say(intro)
     last: Result | None = None
     page = 0
     while True:
@@ -373,6 +373,12 @@ def run_terminal_chat(services: h.QuotebotServices, stdin: TextIO, stdout: TextI
         if command in {"quit", "exit", "/quit"}:
             break
         if not text:
+            continue
+        if command in {"help", "/help", "/start", "?"}:
+            say(intro)
+            continue
+        if text.startswith("/"):  # a Telegram command: not a question here
+            say(f"I don't know {text.split()[0]} here. Type a question, or help.")
             continue
         if command in {"more", "back"} and last is not None:
             turned = page + (1 if command == "more" else -1)

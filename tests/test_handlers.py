@@ -877,7 +877,8 @@ def test_terminal_chat_pages_and_chats_like_the_bot() -> None:
     out = io.StringIO()
     bot_app.run_terminal_chat(services,  # type: ignore[arg-type]
                               io.StringIO("hi\nTell me about troops\nmore\nmore\nback\n"
-                                          "Wer hat Truppen vorgeschlagen?\n"), out)
+                                          "Wer hat Truppen vorgeschlagen?\n/help\n/sources\n"),
+                              out)
     turns = out.getvalue().split("\n> ")[1:]
     assert turns[0].startswith("hi\nHi! Ask me about the news")
     assert "Answers 1–3 of 4 · page 1 of 2" in turns[1] and TROOPS[3] not in turns[1]
@@ -885,7 +886,9 @@ def test_terminal_chat_pages_and_chats_like_the_bot() -> None:
     assert "That was the last page." in turns[3]
     assert TROOPS[0][:30] in turns[4] and "page 1 of 2" in turns[4]
     assert "Ich beantworte Fragen" in turns[5] and "please ask in English" in turns[5]
-    assert [c for c, _ in services.calls].count("ask") == 2  # not for "hi", nor for paging
+    assert "5 news articles" in turns[6] and "help shows this again" in turns[6]
+    assert "I don't know /sources here" in turns[7]
+    assert [c for c, _ in services.calls].count("ask") == 2  # not for "hi", paging, commands
 
 
 def test_terminal_chat_reports_a_missing_index() -> None:
