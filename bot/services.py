@@ -33,6 +33,7 @@ from index.feeds import (
 )
 from index.parsing import Parser
 from index.records import Document, IndexSummary
+from index.snapshot import ServedIndex
 from index.sources import ANY_ADDRESS, fetch_url, read_file, safe_upload_name, url_key
 from index.store import ArticleInfo, Catalog
 from retrieval.answers import Result
@@ -50,6 +51,8 @@ class Services:
         self.config = config
         self._embedder = embedder
         self._answerer: Answerer | None = None
+        # What is indexed, read without the model: `quotebot sources` and `stats` load none.
+        self.catalogue = ServedIndex(config.data_dir)
         self._lock = threading.Lock()  # guards lazy loading
         self._index_lock = threading.Lock()  # one index update at a time
 
@@ -246,10 +249,10 @@ class Services:
         return reports
 
     def sources(self) -> list[ArticleInfo]:
-        return self.answerer.sources()
+        return self.catalogue.sources()
 
     def catalog(self) -> Catalog:
-        return self.answerer.catalog()
+        return self.catalogue.catalog()
 
     def stats(self) -> dict[str, Any]:
-        return self.answerer.stats()
+        return self.catalogue.stats()

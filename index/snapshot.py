@@ -22,11 +22,13 @@ import os
 import re
 import shutil
 import sqlite3
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .errors import IndexCorrupt, IndexNotBuilt, ModelMismatch
-from .store import Store
+from .store import ArticleInfo, Catalog, Store
 from .vectors import Vectors
 
 log = logging.getLogger(__name__)
@@ -156,6 +158,47 @@ class Snapshot:
 
     def close(self) -> None:
         self.store.close()
+
+
+class ServedIndex:
+    """The generation ``current`` points at, reopened when it moves: what answering reads and
+    what the catalogue (sources, counts, sizes) describes."""
+
+    def __init__(self, data_dir: Path, model: str | None = None, dim: int | None = None) -> None:
+        self.data_dir = Path(data_dir)
+        self.model, self.dim = model, dim
+        self._snapshot: Snapshot | None = None
+        self._lock = threading.Lock()
+
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            gen = current_generation(self.data_dir)
+            if self._snapshot is None or gen is None or gen.name != self._snapshot.generation:
+                fresh = open_snapshot(self.data_dir, self.model, self.dim)
+                # The old snapshot is not closed here: a question in another thread may still be
+                # reading it. Its connection closes when the last reference goes.
+                self._snapshot = fresh
+            return self._snapshot
+
+    def sources(self) -> list[ArticleInfo]:
+        return self.snapshot().store.sources()
+
+    def catalog(self) -> Catalog:
+        return self.snapshot().store.catalog()
+
+    def stats(self) -> dict[str, Any]:
+        snap = self.snapshot()
+        gen = self.data_dir / snap.generation
+        sizes = {p.name: p.stat().st_size for p in gen.iterdir() if p.is_file()}
+        return {
+            **snap.store.counts(),
+            "generation": snap.generation,
+            "model": snap.model,
+            "dim": snap.dim,
+            "vectors": len(snap.vectors),
+            "bytes": sum(sizes.values()),
+            "files": sizes,
+        }
 
 
 def open_snapshot(data_dir: Path, model: str | None = None, dim: int | None = None) -> Snapshot:

@@ -6,7 +6,6 @@ import dataclasses
 import datetime as dt
 import logging
 import re
-import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -18,8 +17,8 @@ import numpy as np
 from index.chunking import is_dateline, sentence_spans
 from index.embedding import Embedder
 from index.parsing import Parsed
-from index.snapshot import Snapshot, current_generation, open_snapshot
-from index.store import ArticleInfo, Catalog, PassageRow, SentenceVectors
+from index.snapshot import ServedIndex, Snapshot
+from index.store import PassageRow, SentenceVectors
 from index.text import STOPWORDS, fts_words
 
 from .answers import Answer, Result, SourceRef
@@ -103,8 +102,7 @@ class Answerer:
         self.embedder = embedder
         self.settings = settings
         self._reader = reader
-        self._snapshot: Snapshot | None = None
-        self._lock = threading.Lock()
+        self.served = ServedIndex(self.data_dir, embedder.name, embedder.dim)
         # Full-text search runs here while the question is embedded: SQLite and torch both
         # release the GIL, so on two cores a question costs the longer of the two, not the sum.
         self._fts_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="quotebot-fts")
@@ -112,14 +110,7 @@ class Answerer:
     # -- snapshot --------------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
         """The served snapshot, reopened when ``current`` has moved to a new generation."""
-        with self._lock:
-            gen = current_generation(self.data_dir)
-            if self._snapshot is None or gen is None or gen.name != self._snapshot.generation:
-                fresh = open_snapshot(self.data_dir, self.embedder.name, self.embedder.dim)
-                # The old snapshot is not closed here: a question in another thread may still be
-                # reading it. Its connection closes when the last reference goes.
-                self._snapshot = fresh
-            return self._snapshot
+        return self.served.snapshot()
 
     def refresh(self) -> None:
         self.snapshot()
@@ -427,27 +418,6 @@ class Answerer:
         rows = snap.store.passages(c.passage_id for c in top)
         ranked = [(rows[c.passage_id], c.fused) for c in top if c.passage_id in rows]
         return ranked, snap.store.sentences(rows, snap.dim)
-
-    # -- catalogue -------------------------------------------------------------------------------
-    def sources(self) -> list[ArticleInfo]:
-        return self.snapshot().store.sources()
-
-    def catalog(self) -> Catalog:
-        return self.snapshot().store.catalog()
-
-    def stats(self) -> dict[str, Any]:
-        snap = self.snapshot()
-        gen = self.data_dir / snap.generation
-        sizes = {p.name: p.stat().st_size for p in gen.iterdir() if p.is_file()}
-        return {
-            **snap.store.counts(),
-            "generation": snap.generation,
-            "model": snap.model,
-            "dim": snap.dim,
-            "vectors": len(snap.vectors),
-            "bytes": sum(sizes.values()),
-            "files": sizes,
-        }
 
 
 def _bold(quote: Quote, spans: Sequence[tuple[int, int, float]]) -> Quote:

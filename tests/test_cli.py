@@ -102,3 +102,20 @@ def test_serve_refuses_a_damaged_index_at_start_up(tmp_path, monkeypatch):
     assert result.exit_code == 1
     assert "--rebuild" in result.output and "Traceback" not in result.output
     assert "chatting here instead" not in result.output  # refused before any question
+
+
+def test_sources_and_stats_load_no_model(tmp_path, fake_embedder, monkeypatch):
+    from index.builder import update_index
+
+    (tmp_path / "a.txt").write_text("Lumen names a chief\n\nLumen Inc named Ann Ray chief.\n")
+    update_index(tmp_path / "data", [tmp_path / "a.txt"], fake_embedder)
+
+    def no_model(settings):
+        raise AssertionError("the catalogue loaded the model")
+
+    monkeypatch.setattr("bot.services.load_embedder", no_model)
+    data = ["--data", str(tmp_path / "data")]
+    stats = CliRunner().invoke(main, [*data, "stats"])
+    assert stats.exit_code == 0 and json.loads(stats.output)["articles"] == 1
+    sources = CliRunner().invoke(main, [*data, "sources"])
+    assert sources.exit_code == 0 and "Lumen names a chief" in sources.output

@@ -315,7 +315,7 @@ def test_a_date_in_another_form_is_stored_as_iso_and_filters(tmp_path, fake_embe
     update_index(tmp_path / "data", [path], fake_embedder)
     answerer = Answerer(tmp_path / "data", fake_embedder,
                         RetrievalSettings(highlight=False, min_quote_similarity=0.0))
-    published = {s.id: s.published for s in answerer.sources()}
+    published = {s.id: s.published for s in answerer.served.sources()}
     assert published["a"] == "1987-02-26T15:18:06+00:00"
     assert published["b"][5:] == "02-27"  # not a date: the dateline gives the day instead
     result = answerer.ask("Who agreed to buy Lumen Inc?", since=D(1987, 2, 26),

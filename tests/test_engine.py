@@ -116,8 +116,8 @@ def test_any_text_gets_an_answer_or_a_clear_no(news_answerer, question):
 
 
 def test_catalog_and_stats(news_answerer):
-    assert news_answerer.catalog().articles == 5
-    stats = news_answerer.stats()
+    assert news_answerer.served.catalog().articles == 5
+    stats = news_answerer.served.stats()
     assert stats["vectors"] == stats["passages"] > 0 and stats["comment_passages"] > 0
 
 
