@@ -245,12 +245,12 @@ def build_application(
     if get_updates_request is not None:
         builder = builder.get_updates_request(get_updates_request)
     app = builder.build()
-    app.bot_data[h.DEPS_KEY] = h.BotDeps(
+    h.BotDeps(
         services=services,
         state=state,
         settings=settings,
         limiter=RateLimiter(settings.rate_limit_count, settings.rate_limit_seconds),
-    )
+    ).attach(app)
     add_handlers(app)
     feeds = getattr(getattr(services, "config", None), "feeds", None)
     if feed_check_seconds is None and isinstance(feeds, FeedSettings):
@@ -291,7 +291,7 @@ def add_handlers(app: Application) -> None:  # type: ignore[type-arg]
 async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
     """Register the command menu: everyone's, and the longer one in each admin's chat."""
     await app.bot.set_my_commands(USER_COMMANDS)
-    deps: h.BotDeps = app.bot_data[h.DEPS_KEY]
+    deps = h.BotDeps.of(app)
     for admin in deps.settings.admins:
         try:
             await app.bot.set_my_commands(ADMIN_COMMANDS, scope=BotCommandScopeChat(admin))

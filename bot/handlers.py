@@ -72,6 +72,9 @@ class QuotebotServices(Protocol):
     ) -> list[FeedReport]: ...
 
 
+_DEPS_KEY = "quotebot"  # where the Application keeps its BotDeps: BotDeps.of() reads it
+
+
 @dataclass
 class BotDeps:
     """Everything handlers share, stored once in ``application.bot_data``."""
@@ -91,6 +94,16 @@ class BotDeps:
         if self.chat_limiter is None:
             self.chat_limiter = RateLimiter(self.settings.rate_limit_chat_count,
                                             self.settings.rate_limit_seconds, self.clock)
+
+    @staticmethod
+    def of(holder: Any) -> BotDeps:
+        """The deps of a handler's ``context`` or of the ``Application`` (both hold bot_data)."""
+        deps = holder.bot_data[_DEPS_KEY]
+        assert isinstance(deps, BotDeps)
+        return deps
+
+    def attach(self, app: Any) -> None:
+        app.bot_data[_DEPS_KEY] = self
 
     def is_admin(self, update: Update) -> bool:
         """Whoever sent (or edited, or forwarded) this message; never a forward's original author."""
@@ -124,15 +137,6 @@ class BotDeps:
             self._told = {k: t for k, t in self._told.items() if t > now}
         self._told[who] = now + wait
         return True
-
-
-DEPS_KEY = "quotebot"
-
-
-def deps_of(context: ContextTypes.DEFAULT_TYPE) -> BotDeps:
-    deps = context.bot_data[DEPS_KEY]
-    assert isinstance(deps, BotDeps)
-    return deps
 
 
 # ---- sending -------------------------------------------------------------------------------
@@ -229,7 +233,7 @@ async def admitted(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
 
     Only the first refused message of a spell gets a "please wait" reply.
     """
-    deps = deps_of(context)
+    deps = BotDeps.of(context)
     message = update.effective_message
     user = update.effective_user
     if message is None or user is None:
@@ -254,7 +258,7 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE,
     inside it (and says so), and a question in another language is told, in that language,
     that the articles are in English when they hold no answer to it.
     """
-    deps = deps_of(context)
+    deps = BotDeps.of(context)
     message = update.effective_message
     user = update.effective_user
     if message is None or user is None or not await admitted(update, context):
@@ -359,7 +363,7 @@ async def on_more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     if query is None or query.data is None:
         return
-    deps = deps_of(context)
+    deps = BotDeps.of(context)
     _, key, page_text = query.data.split(":", 2)
     result = deps.state.load_result(key)
     if result is None or not page_text.isdigit():
@@ -387,7 +391,7 @@ async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     query = update.callback_query
     if query is None or query.data is None or query.from_user is None:
         return
-    deps = deps_of(context)
+    deps = BotDeps.of(context)
     try:
         _, key, page_text, sign = query.data.split(":", 3)
         page = int(page_text)
@@ -411,7 +415,7 @@ async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     query = update.inline_query
     if query is None:
         return
-    deps = deps_of(context)
+    deps = BotDeps.of(context)
     question = query.query.strip()
     if not question or deps.limiter.check(query.from_user.id):
         await query.answer([], cache_time=5, is_personal=True)
@@ -452,7 +456,7 @@ async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if message is None or not await admitted(update, context):
         return
-    deps = deps_of(context)
+    deps = BotDeps.of(context)
     try:
         catalog: Catalog | None = await asyncio.to_thread(deps.services.catalog)
     except QuotebotError as exc:
@@ -490,7 +494,7 @@ def admin_only(handler: Handler) -> Handler:
 
     @functools.wraps(handler)
     async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        if deps_of(context).is_admin(update):
+        if BotDeps.of(context).is_admin(update):
             await handler(update, context)
             return
         user = update.effective_user
@@ -523,7 +527,7 @@ async def on_reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     """/reindex: re-scan the article folders, editing one message with progress, then a summary."""
     message = update.effective_message
     assert message is not None
-    deps = deps_of(context)
+    deps = BotDeps.of(context)
     if not deps.settings.article_dirs:
         await reply_html(message, "No article folders are configured; set "
                                   "<code>article_dirs</code> in the <code>[bot]</code> section.")
@@ -588,7 +592,7 @@ async def on_add(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     message, url = asked
     summary = await _admin_call(context, message, "Couldn't add that",
-                                deps_of(context).services.add_url, url)
+                                BotDeps.of(context).services.add_url, url)
     if summary is None:
         return
     logger.info("added %s: %d passages", url, summary.passages_embedded)
@@ -600,7 +604,7 @@ async def on_feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/feeds: the feeds, when each was fetched and what it gave."""
     message = update.effective_message
     assert message is not None
-    feeds = await asyncio.to_thread(deps_of(context).services.feeds)
+    feeds = await asyncio.to_thread(BotDeps.of(context).services.feeds)
     await reply_html(message, fmt.format_feeds(feeds))
 
 
@@ -615,7 +619,7 @@ async def on_feed_add(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await reply_html(message, "Usage: <code>/feed_add https://example.com/feed.xml</code> "
                                   "or <code>/feed_add URL MINUTES</code>")
         return
-    deps = deps_of(context)
+    deps = BotDeps.of(context)
     feed = await _admin_call(context, message, "Couldn't add that feed", deps.services.add_feed,
                              args[0], int(every) if every else None)
     if feed is None:
@@ -636,7 +640,7 @@ async def on_feed_remove(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     message, url = asked
     summary = await _admin_call(context, message, "Couldn't remove that feed",
-                                deps_of(context).services.remove_feed, url)
+                                BotDeps.of(context).services.remove_feed, url)
     if summary is None:
         return
     logger.info("feed removed: %s, %d articles", url, len(summary.removed))
@@ -646,7 +650,7 @@ async def on_feed_remove(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 async def poll_feeds(context: ContextTypes.DEFAULT_TYPE) -> None:
     """The scheduler's job: fetch the feeds that are due, off the event loop."""
-    await _feed_pass(deps_of(context), due_only=True)
+    await _feed_pass(BotDeps.of(context), due_only=True)
 
 
 async def _feed_pass(
@@ -671,7 +675,7 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     """An uploaded .txt/.md/.html/.jsonl file (from an admin) is indexed."""
     message = update.effective_message
     assert message is not None and message.document is not None
-    deps = deps_of(context)
+    deps = BotDeps.of(context)
     document = message.document
     name = document.file_name or "upload.txt"
     if format_of(PurePath(name)) is None:  # the suffixes `quotebot index` reads, no other list
@@ -704,7 +708,7 @@ async def on_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     message = update.effective_message
     assert message is not None
     try:
-        articles = await asyncio.to_thread(deps_of(context).services.sources)
+        articles = await asyncio.to_thread(BotDeps.of(context).services.sources)
     except QuotebotError as exc:
         await reply_html(message, fmt.escape(str(exc)))
         return
@@ -722,14 +726,14 @@ async def on_sources_page(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     query = update.callback_query
     if query is None or query.data is None:
         return
-    if not deps_of(context).is_admin(update):
+    if not BotDeps.of(context).is_admin(update):
         await query.answer(REFUSAL, show_alert=True)
         return
     page_text = query.data.split(":", 1)[1]
     await query.answer()
     if not page_text.isdigit() or not isinstance(query.message, Message):
         return
-    articles = await asyncio.to_thread(deps_of(context).services.sources)
+    articles = await asyncio.to_thread(BotDeps.of(context).services.sources)
     text, pages = fmt.format_sources(articles, int(page_text))
     await edit_html(query.message, text, _sources_keyboard(min(int(page_text), pages - 1), pages))
 
@@ -739,7 +743,7 @@ async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/stats: index counts and size, questions asked, feedback."""
     message = update.effective_message
     assert message is not None
-    deps = deps_of(context)
+    deps = BotDeps.of(context)
     try:
         stats = await asyncio.to_thread(deps.services.stats)
     except QuotebotError as exc:

@@ -489,7 +489,7 @@ async def test_add_in_the_bot_explains_a_refused_link(
 ) -> None:
     base, seen = site
     harness = make_harness(tmp_path)
-    harness.app.bot_data[h.DEPS_KEY].services = _services(tmp_path)
+    h.BotDeps.of(harness.app).services = _services(tmp_path)
     async with harness.app:
         for url in (f"{base}/article", "http://2130706433/", "file:///etc/passwd"):
             await harness.send(message(f"/add {url}", ADMIN))
@@ -635,7 +635,7 @@ class SlowServices(FakeServices):
 def _slow(harness: Harness) -> SlowServices:
     services = SlowServices()
     harness.services = services
-    harness.app.bot_data[h.DEPS_KEY].services = services
+    h.BotDeps.of(harness.app).services = services
     return services
 
 
@@ -694,7 +694,7 @@ async def test_a_busy_group_is_limited_but_not_by_one_member(tmp_path: Path) -> 
 async def test_limits_lift_when_the_window_has_passed(tmp_path: Path) -> None:
     harness = make_harness(tmp_path, rate_limit_count=2, rate_limit_seconds=30.0)
     now = [1000.0]
-    deps = harness.app.bot_data[h.DEPS_KEY]
+    deps = h.BotDeps.of(harness.app)
     deps.clock = lambda: now[0]
     deps.limiter = RateLimiter(2, 30.0, clock=deps.clock)
     async with harness.app:

@@ -291,7 +291,7 @@ def make_harness(tmp_path: Path, **settings: Any) -> Harness:
     state = BotState(tmp_path / "bot.db")
     app = bot_app.build_application(services, TOKEN, request=tg, get_updates_request=tg,
                                     settings=BotSettings(**{**defaults, **settings}), state=state)
-    app.bot_data[h.DEPS_KEY].progress_interval = 0.01
+    h.BotDeps.of(app).progress_interval = 0.01
     return Harness(app, tg, services, state)
 
 
@@ -641,7 +641,7 @@ async def test_feed_remove_says_how_many_articles_went(bot: Harness) -> None:
 async def test_a_feed_pass_never_runs_twice_at_once(bot: Harness) -> None:
     bot.services.feed_list.append(Feed("https://wire.example/feed.xml", 60))
     bot.services.feed_release.clear()
-    deps = bot.app.bot_data[h.DEPS_KEY]
+    deps = h.BotDeps.of(bot.app)
     first = asyncio.create_task(h._feed_pass(deps, due_only=True))
     while not bot.services.calls:
         await asyncio.sleep(0.01)
