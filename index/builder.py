@@ -308,10 +308,7 @@ def _build_generation(
         src.backup(dst)
         src.close()
         dst.close()
-    store = Store.open(gen / DB_FILE)
-    # No fsync per commit: until ``publish`` fsyncs it, this file is scratch that a crash
-    # discards with its generation, so per-article durability would only cost time.
-    store.conn.execute("pragma synchronous = off")
+    store = Store.open(gen / DB_FILE, scratch=True)
     try:
         wrong = store.mismatch(embedder.name, embedder.dim)
         if store.get_meta("model") is not None and wrong is not None:

@@ -73,11 +73,15 @@ class Store:
         self._postings: dict[str, int] = {}
 
     @classmethod
-    def open(cls, path: Path, readonly: bool = False, quick_check: bool = False) -> Store:
+    def open(
+        cls, path: Path, readonly: bool = False, quick_check: bool = False, scratch: bool = False
+    ) -> Store:
         """Open a generation's database; a damaged or foreign file raises IndexCorrupt.
 
         ``quick_check`` runs SQLite's structural check (it reads every page, so it costs time in
-        proportion to the file): for files that no checksum vouches for.
+        proportion to the file): for files that no checksum vouches for. ``scratch`` is a file
+        being built: no fsync per commit, since until it is published and fsynced a crash
+        discards it with its generation, and per-article durability would only cost time.
         """
         if readonly:
             if not path.is_file():
@@ -86,6 +90,8 @@ class Store:
         else:
             conn = sqlite3.connect(str(path), check_same_thread=False)
         store = cls(conn)
+        if scratch and not readonly:
+            conn.execute("pragma synchronous = off")
         try:
             store.check_readable(required=readonly)
             if quick_check:
