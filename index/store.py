@@ -417,6 +417,12 @@ class Store:
         (passages,) = self.conn.execute("select count(*) from passages").fetchone()
         return Catalog(arts, passages, first, last)
 
+    def newest_published(self) -> str | None:
+        """The newest article's date: what a question's time is resolved against, without
+        counting every passage as ``catalog`` does."""
+        (last,) = self.conn.execute("select max(published) from articles").fetchone()
+        return last
+
     def counts(self) -> dict[str, Any]:
         cat = self.catalog()
         (comments,) = self.conn.execute(

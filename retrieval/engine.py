@@ -253,7 +253,7 @@ class Answerer:
 
         def newest_day() -> dt.date | None:
             if not newest:
-                last = snap.store.catalog().last_published
+                last = snap.store.newest_published()
                 newest.append(parse_day(last) if last else None)
             return newest[0]
 
