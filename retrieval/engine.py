@@ -19,12 +19,19 @@ from index.embedding import Embedder
 from index.parsing import Parsed
 from index.snapshot import ServedIndex, Snapshot
 from index.store import PassageRow, SentenceVectors
-from index.text import STOPWORDS, fts_words
+from index.text import STOPWORDS, content_terms, fts_words
 
 from .answers import Answer, Result, SourceRef
 from .dates import Period, find_period, parse_day, wants_latest
 from .questions import Question
-from .quoting import Quote, action_clause, merge_same_facts, reason_clause, select_quotes
+from .quoting import (
+    Quote,
+    action_clause,
+    merge_same_facts,
+    predicate_clause,
+    reason_clause,
+    select_quotes,
+)
 from .reading import Reader, ReadPassage, SpacyReader
 from .search import Candidate, full_text, hybrid_search
 from .settings import RetrievalSettings
@@ -169,8 +176,11 @@ class Answerer:
         asked = asking.result() if asking is not None else None
         ranked, sentences = self._passages(snap, candidates, max(k, self.settings.quote_passages))
         why = asked is not None and asked.kind == "reason"
+        yes_no = asked is not None and asked.kind == "yes-no"
+        asks, topic = _yes_no_terms(clean, asked) if yes_no else (set(), frozenset())
         quotes = select_quotes(
-            clean, qvec, ranked, sentences, self.settings.max_quote_sentences, reasons=why
+            clean, qvec, ranked, sentences, self.settings.max_quote_sentences, reasons=why,
+            topic=topic,
         )
         statement = not is_question(clean)
         if statement:
@@ -190,6 +200,8 @@ class Answerer:
             quotes = self._read(snap, asked, qvec, quotes, ranked, sentences)
         elif why:
             quotes = [_bold_reason(q) for q in quotes]
+        elif yes_no and asks and not statement:
+            quotes = self._yes_no(clean, qvec, asks, topic, quotes, ranked, sentences)
         elif asked is not None and asked.kind == "other" and _DOING.search(clean):
             quotes = [_bold_action(q, _acting_words(clean, asked.verb)) for q in quotes]
         watch.lap("read")
@@ -309,10 +321,16 @@ class Answerer:
             ]
             for row, row_spans in zip(rows, found, strict=True)
         }
+        quiet = {
+            (row.start + s.start, row.start + s.end)
+            for row, row_spans in zip(rows, found, strict=True)
+            for s in row_spans
+            if not s.bold
+        }
         if not asked.typed:
             # "What ...?" of no known type: the quotes stay as retrieval chose them, and the
             # best phrase inside one is bolded when it stands out.
-            return [_bold(q, spans.get(q.row.id, ())) for q in quotes]
+            return [_unbold(_bold(q, spans.get(q.row.id, ())), quiet) for q in quotes]
         answered = select_quotes(
             asked.text,
             qvec,
@@ -332,7 +350,48 @@ class Answerer:
             for q in quotes
             if not spans.get(q.row.id)
         ]
-        return sorted(answered + spanless, key=lambda q: -q.score)
+        return sorted([_unbold(q, quiet) for q in answered] + spanless, key=lambda q: -q.score)
+
+    def _yes_no(
+        self,
+        question: str,
+        qvec: Any,
+        asks: set[str],
+        topic: frozenset[str],
+        quotes: list[Quote],
+        ranked: list[tuple[PassageRow, float]],
+        sentences: dict[int, SentenceVectors],
+    ) -> list[Quote]:
+        """A yes-no question is answered by the sentences of the quoted articles that say what
+        it asks ("but have no plans to seek control"), bolded; with none, "I don't know" ("was
+        anyone hurt?" where no quote speaks of hurt)."""
+        quoted = {q.row.article_id for q in quotes}
+        spans: dict[int, list[tuple[int, int, float]]] = {}
+        whole: set[tuple[int, int]] = set()  # a sentence that is all clause: nothing to bold
+        for row, _ in ranked:
+            if row.article_id not in quoted or row.id not in sentences:
+                continue
+            for a, b in sentences[row.id].spans:
+                text = row.text[a - row.start : b - row.start]
+                found = content_terms(text) & asks
+                if not found:
+                    continue
+                clause = predicate_clause(text, asks)
+                start, end = (a + clause[0], a + clause[1]) if clause else (a, b)
+                if clause is None:
+                    whole.add((start, end))
+                spans.setdefault(row.id, []).append((start, end, len(found) / len(asks)))
+        answered = select_quotes(
+            question,
+            qvec,
+            [(r, f) for r, f in ranked if r.id in spans],
+            sentences,
+            self.settings.max_quote_sentences,
+            answers=spans,
+            answer_weight=self.settings.span_weight,
+            topic=topic,
+        )
+        return [_unbold(q, whole) for q in answered if self._answers(q)]
 
     def _answers(self, quote: Quote) -> bool:
         """Calibrated on news-dev: close in meaning, or sharing most of the question's words."""
@@ -429,6 +488,16 @@ def _bold(quote: Quote, spans: Sequence[tuple[int, int, float]]) -> Quote:
     return dataclasses.replace(quote, answer=(a - quote.start, b - quote.start))
 
 
+def _unbold(quote: Quote, quiet: set[tuple[int, int]]) -> Quote:
+    """The quote without its bold span when that span only shows what the quote is about."""
+    if quote.answer is None:
+        return quote
+    a, b = quote.answer
+    if (quote.start + a, quote.start + b) in quiet:
+        return dataclasses.replace(quote, answer=None)
+    return quote
+
+
 # "What did the lack of ammunition force Ukrainian forces to do?": the act the verb led to.
 _DOING = re.compile(r"^what\b.*\bto\s+do\W*$", re.I)
 
@@ -448,6 +517,19 @@ def _bold_action(quote: Quote, verbs: Sequence[str]) -> Quote:
         if clause is not None:
             return dataclasses.replace(quote, answer=clause)
     return quote
+
+
+_SUBORDINATE = re.compile(r"\s(?:when|after|before|while|since|because|if|once|as)\s", re.I)
+
+
+def _yes_no_terms(question: str, asked: Question) -> tuple[set[str], frozenset[str]]:
+    """What a yes-no question asks ("was there an [oil spill]"), and what only sets its scene:
+    its names and a clause of time or cause ("when the tanker hit the tower")."""
+    cut = _SUBORDINATE.search(question)
+    main = question[: cut.start()] if cut else question
+    asks = content_terms(main) - asked.names - {asked.verb or ""}
+    scene = content_terms(question[cut.start() :]) - asks if cut else set()
+    return asks, frozenset(asked.names | scene)
 
 
 def _bold_reason(quote: Quote) -> Quote:

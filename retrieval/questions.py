@@ -24,6 +24,7 @@ MONEY = ("MONEY", "QUANTITY", "CARDINAL", "PERCENT")
 CASH = ("MONEY", "QUANTITY", "CARDINAL")
 NUMBERS = ("CARDINAL", "QUANTITY", "MONEY", "PERCENT")
 PERCENTS = ("PERCENT", "CARDINAL", "QUANTITY")
+AMOUNTS = ("QUANTITY", "CARDINAL", "MONEY", "PERCENT")
 
 _MONEY_HEADS = (
     r"price|cost|value|amount|sum|fee|valuation|bid|offer|premium|revenue|sale|earning|income|"
@@ -110,6 +111,7 @@ class Question:
     passive: bool = False  # ... of a passive ("who was acquired"): the verb is done to the answer
     names: frozenset[str] = frozenset()  # terms of the names it mentions ("gulfex", "chemlawn")
     name_runs: tuple[tuple[str, ...], ...] = ()  # its names of several words ("United States")
+    plural: bool = False  # the asked noun is plural ("which countries"): a list may answer
 
     @property
     def typed(self) -> bool:
@@ -134,11 +136,15 @@ def analyze(question: str, doc: Any = None) -> Question:
         tuple(m.group().split()) for m in re.finditer(r"\b[A-Z]\w+(?: [A-Z]\w+)+", question)
     )
     asked = _classify(question, verb, subject, parsed_head, doc is not None)
+    plural = doc is not None and any(
+        t.tag_ in ("NNS", "NNPS") and t.lemma_.lower() == asked.head for t in doc
+    )
     return dataclasses.replace(
         asked,
         passive=passive and asked.subject,
         names=names,
         name_runs=runs,
+        plural=plural,
     )
 
 
@@ -156,7 +162,8 @@ def _classify(
         return Question(question, "other", (), verb=verb)
     wh = " ".join(m.group(1).lower().split())
     after = question[m.end() : m.end() + 60].lower()
-    head = parsed_head or _first_content_word(after)
+    # "how long would the invasion last" counts no noun; "which gas" names one
+    head = parsed_head or (None if wh in ("how long", "how old") else _first_content_word(after))
     if wh in ("who", "whom", "whose"):
         # "Who is the chief executive of X": a person, named beside the role.
         role = re.match(r"\s+(?:is|was|are|were)\s+(?:the\s+|a\s+)?(\w+)(?:\s+(\w+))?", after)
@@ -187,8 +194,13 @@ def _classify(
             r"\s+of\s+(?:[\w&'.-]+\s+){0,5}?\w*(?:" + _MONEY_HEADS + r")\w{0,3}\b", after
         ):
             return Question(question, "percent", PERCENTS, verb=verb)
+        if parsed_head and _names_kind(parsed_head, _HEADS[5][0]):  # "how much percentage"
+            return Question(question, "percent", PERCENTS, verb=verb)
         if parsed_head in ("cash", "money"):  # "how much cash per share": not a share of it
             return Question(question, "money", CASH, head=parsed_head, verb=verb)
+        if parsed_head and not _names_kind(parsed_head, _MONEY_HEADS):
+            # "how much land": an amount of it, in its own unit ("100 acres"), not money
+            return Question(question, "number", AMOUNTS, head=parsed_head, verb=verb)
         return Question(question, "money", MONEY, head=parsed_head, verb=verb)
     if wh in ("how long", "how old"):
         return Question(question, "date", TIMES + ("QUANTITY", "CARDINAL"), head=head, verb=verb)
@@ -243,6 +255,23 @@ def _first_content_word(after: str) -> str | None:
     return next((w for w in re.findall(r"[a-z]+", after)[:3] if content_terms(w)), None)
 
 
+def _counted_noun(doc: Any, i: int) -> Any:
+    """The noun a "many" or "big" at ``i`` asks about: the last noun of the phrase after it."""
+    j = i + 1
+    if j < len(doc) and doc[j].lower_ == "of":  # "how many of the prior MVPs"
+        j += 1
+    while j < len(doc) and doc[j].pos_ == "DET":
+        j += 1
+    noun = None
+    while j < len(doc) and doc[j].pos_ in ("ADJ", "NOUN", "PROPN", "NUM") or (
+        j < len(doc) and doc[j].text == "-"
+    ):
+        if doc[j].pos_ in ("NOUN", "PROPN"):
+            noun = doc[j]
+        j += 1
+    return noun
+
+
 def _parse(doc: Any) -> tuple[str | None, bool, bool, str | None]:
     """The main verb's lemma, whether the question word is its subject and of a passive verb,
     and the asked noun."""
@@ -253,7 +282,10 @@ def _parse(doc: Any) -> tuple[str | None, bool, bool, str | None]:
     root = next((t for t in verbs if t.dep_ == "ROOT"), verbs[0] if verbs else None)
     if root is None:  # the small tagger takes some verbs for adverbs ("did the stock close")
         root = next((t for t in doc if t.dep_ == "ROOT" and t.pos_ in ("ADV", "ADJ")), None)
-    if root is not None and root.lemma_.lower() in _SAYING | _CATENATIVE:
+    says = root is not None and root.lemma_.lower() in _SAYING
+    if says and any(c.dep_ == "nsubj" and c.tag_ in ("WP", "WDT") for c in root.children):
+        pass  # "Who says some capitals are hotheaded": the one who says it
+    elif root is not None and root.lemma_.lower() in _SAYING | _CATENATIVE:
         # "What is Montedison reported to be paying": what it does is the reported verb
         root = next(
             (c for c in root.children if c.dep_ in ("xcomp", "ccomp") and c.pos_ == "VERB"), root
@@ -263,8 +295,12 @@ def _parse(doc: Any) -> tuple[str | None, bool, bool, str | None]:
     subject, passive, head = False, False, None
     if wh is not None:
         asked = wh.head if wh.dep_ in ("det", "advmod") and wh.head.pos_ != "VERB" else wh
-        if asked.lower_ in ("many", "much", "big", "large"):
-            asked = asked.head  # "how big a budget deficit": the deficit
+        if asked.lower_ in ("many", "big", "large"):
+            # "how many full time teachers", "how many of the prior MVPs", "how big a budget
+            # deficit": the phrase's last noun, whatever the parser hung "many" on
+            asked = _counted_noun(doc, asked.i) or asked.head
+        elif asked.lower_ == "much":
+            asked = asked.head  # "how much of the price": not the noun after "of"
         if asked is wh and wh.lower_ in ("which", "what"):
             # "Which two Japanese steelmakers said ...", parsed as if "which" stood alone
             after = [t for t in doc[wh.i + 1 : wh.i + 5] if t.pos_ not in ("NUM", "ADJ")]

@@ -40,6 +40,9 @@ LEXICAL_WEIGHT = 0.4  # a quote with every question word gains this much over it
 PRIOR_WEIGHT = 0.1  # the passage's fused retrieval score, scaled to [0, 1], adds up to this
 LENGTH_PENALTY = 0.04  # each extra sentence must earn its place
 CONTINUATION_BONUS = 0.01  # ... except one that continues the sentence before it
+# A yes-no question is answered by what it asks about ("take control"), not by who it is about
+# (the article's names): those words count this much of their weight.
+TOPIC_WEIGHT = 0.25  # set by hand: 0.25 and 0.5 both fix reuters-acq-dev's two, 0.25 better
 REASON_BONUS = 0.1  # for a "why" question, a window that gives a reason ("because ...")
 
 
@@ -67,6 +70,7 @@ def select_quotes(
     answers: dict[int, list[tuple[int, int, float]]] | None = None,
     answer_weight: float = 0.0,
     reasons: bool = False,
+    topic: frozenset[str] = frozenset(),
 ) -> list[Quote]:
     """The best window of 1..``max_sentences`` sentences of each passage, best first.
 
@@ -75,7 +79,8 @@ def select_quotes(
     than "troops" in an article about troops. With ``answers`` (answer spans per passage id,
     as article offsets with their scores) a window must hold one, and its best span adds
     ``answer_weight`` times its score: the quote is then the sentences around the answer.
-    With ``reasons`` (a "why" question) a sentence that gives a reason is worth quoting.
+    With ``reasons`` (a "why" question) a sentence that gives a reason is worth quoting, and
+    the ``topic`` words (a yes-no question's names) count less than the rest.
     """
     rows = [(r, f) for r, f in rows if r.id in sentences and sentences[r.id].spans]
     if not rows:
@@ -103,6 +108,8 @@ def select_quotes(
         pid: [reasons and reason_clause(t) is not None for t in ts] for pid, ts in texts.items()
     }
     weights = idf(qterms, [t for ts in terms.values() for t in ts])
+    for t in topic & weights.keys():
+        weights[t] *= TOPIC_WEIGHT
     total = sum(weights.values()) or 1.0
     top_fused = max(f for _, f in rows) or 1.0
 
@@ -198,6 +205,30 @@ def action_clause(text: str, verb: str, max_words: int = 12) -> tuple[int, int] 
     stop = end.start() if end else len(text)
     words = list(re.finditer(r"\S+", text[m.end() : stop]))[:max_words]
     return (m.end(), m.end() + words[-1].end()) if words else None
+
+
+# Where a clause of a sentence ends: a comma or a conjunction that starts another one.
+_CLAUSE = re.compile(r"[,;:()]|\.(?:\s|$)|\s(?:but|and|while|although|though|whereas)\s")
+_OPENERS = re.compile(
+    r"(?:(?:he|she|it|they)\s+)?(?:said|says|added)\s+(?:that\s+)?|(?:that|which|who)\s+", re.I
+)
+
+
+def predicate_clause(text: str, terms: set[str]) -> tuple[int, int] | None:
+    """The clause of ``text`` that holds most of a yes-no question's ``terms`` (what it asks,
+    less its names): "..., but [have no plans to seek control of the company]"."""
+    cuts = [0, *(x for m in _CLAUSE.finditer(text) for x in (m.start(), m.end())), len(text)]
+    best, where = 0, None
+    for a, b in zip(cuts[::2], cuts[1::2], strict=False):
+        while a < b and text[a].isspace():
+            a += 1
+        if (m := _OPENERS.match(text, a)) is not None and m.end() < b:
+            a = m.end()
+        b = a + len(text[a:b].rstrip())
+        found = len(content_terms(text[a:b]) & terms)
+        if found > best and b - a < 0.8 * len(text.strip()):
+            best, where = found, (a, b)
+    return where
 
 
 def _coverage(covered: set[str], weights: dict[str, float], total: float) -> float:

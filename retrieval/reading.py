@@ -66,6 +66,15 @@ OPPOSING = frozenset(
 _DOER = ("nsubj", "agent")
 _DONE_TO = ("nsubjpass", "nsubj", "dobj")
 _PLACE_PREPOSITIONS = frozenset(["in", "at", "on", "near", "inside", "within", "into", "from"])
+# A sentence that names the event of the one before by a demonstrative: "However, these
+# decisions ...", "The deal is subject to ...".
+_EVENT_BACK = re.compile(
+    r"(?:(?:However|But|Yet|Still|And),?\s+)?(?:(?:These|This|That|Those|Such)\s+\w+|The\s+"
+    r"(?:decisions?|moves?|plans?|deals?|offers?|proposals?|statements?|agreements?|"
+    r"transactions?|sales?|acquisitions?|purchases?|mergers?|talks)\b)",
+    re.I,
+)
+_PRONOUN_BACK = re.compile(r"(?:He|She|It|They)\b")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n|\n[ \t]")
 # Words of company names that do not make two names the same one.
 _GENERIC = frozenset(
@@ -161,6 +170,11 @@ _CURRENCY = frozenset(
     ]
 )
 _PERCENT = frozenset(["pct", "percent", "%"])
+_TIME_UNITS = frozenset(
+    ["second", "minute", "hour", "day", "week", "month", "year", "decade", "century"]
+)
+# What may stand between a time and a date that are one answer: "1630 EST/2130 gmt, March 30"
+_TIME_GLUE = re.compile(r",|on|at|[A-Z]{2,4}|\S*/\S*|gmt|local|time")
 _TICKER = re.compile(r"(?=\S*[A-Z])[A-Z0-9]{1,6}(?:\.[A-Z]{1,2})?")  # wire copy: "<NKKT.T>"
 _PENCE = re.compile(r"\d[\d.,]*p")  # "700p a share": the tagger takes it for a name
 _SCALE = frozenset(
@@ -188,6 +202,9 @@ class Span:
     start: int
     end: int
     score: float
+    # False for a span that shows the quote is about the question but is not its answer:
+    # "some, according to [Peskov], are hotheaded" names who says so, not who is
+    bold: bool = True
 
 
 class Reader(Protocol):
@@ -235,7 +252,8 @@ class SpacyReader:
         weights = self.weights["typed" if question.typed else "open"]
         return [
             sorted(
-                (Span(a, b, self._score(f, weights)) for a, b, f in cands), key=lambda s: -s.score
+                (Span(a, b, self._score(f, weights), not f["source"]) for a, b, f in cands),
+                key=lambda s: -s.score,
             )
             for cands in self.featurize(question, passages)
         ]
@@ -337,6 +355,7 @@ def _missing_names(question: Question, text: str) -> float:
     if not question.names:
         return 0.0
     present = content_terms(text)
+    present |= {t[:-1] for t in present if t[:-1].isdigit()}  # "F-16s" names the "F-16"
     # "United States" is there as "U.S.", "European Union" as "EU"
     shorts = {re.sub(r"\W", "", w).lower() for w in text.split()}
     acronyms = {a.lower() for w in text.split() if (a := re.sub(r"\W", "", w)).isupper()}
@@ -378,6 +397,9 @@ def _candidates(question: Question, qterms: set[str], doc: Parsed) -> list[_Cand
     found: dict[tuple[int, int], _Cand] = {}
     ents = doc.ents
     open_ = question.kind == "thing"  # any name, figure or noun phrase may answer
+    durations = question.kind == "date"  # "how long", "how old": "10 years" answers
+    lists = _lists(doc)
+    listed = {k for a, b in lists for k in range(a, b)}
     for i, (start, stop, label) in enumerate(ents):
         if (
             label == "DATE"
@@ -386,22 +408,40 @@ def _candidates(question: Question, qterms: set[str], doc: Parsed) -> list[_Cand
             and any(doc.num[start:stop])
         ):
             label = "QUANTITY"  # a duration counts days or weeks: "at least 4 weeks"
+        if durations and label in ("MONEY", "QUANTITY") and doc.lemma[stop - 1] in _TIME_UNITS:
+            label = "DATE"  # "4.6 billion years" (the small model says money): how old
         if label not in question.labels and not open_:
             continue
-        # "LaPorte, Indiana": a place and the place it is in are one answer.
+        # "LaPorte, Indiana": a place and the place it is in are one answer (but "the United
+        # Kingdom, Spain, and Poland" are three).
         j = i
         while (
             label == "GPE"
+            and start not in listed
             and j + 1 < len(ents)
             and ents[j + 1][2] == "GPE"
             and ents[j + 1][0] == ents[j][1] + 1
             and doc.words[ents[j][1]] == ","
         ):
             j += 1
+        # "at 1630 EST/2130 gmt, March 30, 1987", "on March 3 at 5 pm": one moment
+        while (
+            label in ("DATE", "TIME")
+            and j + 1 < len(ents)
+            and ents[j + 1][2] in ("DATE", "TIME")
+            and 0 < ents[j + 1][0] - ents[j][1] <= 4
+            and all(_TIME_GLUE.fullmatch(w) for w in doc.words[ents[j][1] : ents[j + 1][0]])
+        ):
+            j += 1
         stop = ents[j][1]
         if stop < n and doc.words[stop].lower() in _GROUPS:
             stop += 1  # "NATO officials": the people of the organisation, not the organisation
         found[(start, stop)] = (doc.idx[start], doc.end(stop - 1), start, stop, label)
+    if question.plural:  # "which countries": all of them
+        for a, b in lists:
+            label = next(e[2] for e in ents if e[0] == a)
+            if label in question.labels or open_:
+                found[(a, b)] = (doc.idx[a], doc.end(b - 1), a, b, label)
     covered = {i for a, b, _ in ents for i in range(a, b)}
     if "PERSON" in question.labels or "ORG" in question.labels or open_:
         # The small NER model misses names ("with Trump poised to"): runs of proper nouns that
@@ -434,7 +474,10 @@ def _candidates(question: Question, qterms: set[str], doc: Parsed) -> list[_Cand
             for key in [k for k in found if k[0] < b and a < k[1]]:
                 del found[key]
                 a, b = min(a, key[0]), max(b, key[1])
-            found[(a, b)] = (doc.idx[a], doc.end(b - 1), a, b, _figure_label(doc, a, b))
+            label = _figure_label(doc, a, b)
+            if durations and label == "QUANTITY" and doc.lemma[b - 1] in _TIME_UNITS:
+                label = "DATE"  # "about 515 million years"
+            found[(a, b)] = (doc.idx[a], doc.end(b - 1), a, b, label)
     # "Where ...?" is also answered by a common noun after a preposition of place ("in his notes")
     places = question.kind == "place"
     if open_ or places:
@@ -453,6 +496,8 @@ def _candidates(question: Question, qterms: set[str], doc: Parsed) -> list[_Cand
                     b += 1
             found.setdefault((a, b), (doc.idx[a], doc.end(b - 1), a, b, "NP"))
     initials = {_letters("".join(w[0] for w in run)) for run in question.name_runs}
+    # The asked noun may be part of the answer's name: "which bank" - "First National Bank".
+    echoes = qterms - {stem(question.head)} if question.head and question.typed else qterms
     out = []
     for c in found.values():
         if c[3] - c[2] > 1 and doc.tag[c[3] - 1] == "POS":  # "Waste Management's": the company
@@ -473,7 +518,7 @@ def _candidates(question: Question, qterms: set[str], doc: Parsed) -> list[_Cand
             continue
         terms = content_terms(text) - _GENERIC
         # A figure may count the asked noun (".3322 shares"); a name may not repeat the question.
-        repeated = question.names if c[4] in _FIGURE_LABELS else qterms | question.names
+        repeated = question.names if c[4] in _FIGURE_LABELS else echoes | question.names
         if (
             terms
             and terms <= qterms
@@ -493,6 +538,24 @@ def _candidates(question: Question, qterms: set[str], doc: Parsed) -> list[_Cand
         if all(c[1] <= k[0] or k[1] <= c[0] for k in kept):
             kept.append(c)
     return kept
+
+
+def _lists(doc: Parsed) -> list[tuple[int, int]]:
+    """Token ranges of entities of one label listed with commas and a last "and" or "or":
+    "the United Kingdom, Spain, and Poland", "First National Bank and Salomon Inc"."""
+    ents, out, i = doc.ents, [], 0
+    while i < len(ents):
+        j, joined = i, False
+        while j + 1 < len(ents) and ents[j + 1][2] == ents[i][2]:
+            glue = [w.lower() for w in doc.words[ents[j][1] : ents[j + 1][0]]]
+            if glue not in ([","], ["and"], ["or"], [",", "and"], [",", "or"]):
+                break
+            joined = joined or glue[-1] in ("and", "or")
+            j += 1
+        if j > i and joined:
+            out.append((ents[i][0], ents[j][1]))
+        i = j + 1
+    return out
 
 
 _NOMINAL = frozenset(
@@ -628,6 +691,15 @@ def features(
     anchors = [i for i in range(lo, hi) if terms[i] and not a <= i < b]
     distance = min((min(abs(i - a), abs(i - (b - 1))) for i in anchors), default=len(doc))
     near_terms = set().union(*terms[max(lo, a - 10) : min(hi, b + 10)])
+    opener = doc.text[doc.idx[lo] : doc.idx[lo] + 40] if lo > 0 else ""
+    if opener and (_EVENT_BACK.match(opener) or _PRONOUN_BACK.match(opener)):
+        # "However, these decisions came only after lobbying by Spain": the sentence before
+        # says what "these decisions" are; "He said the offer will expire": who "he" is
+        before = lo - 1
+        while before > 0 and sentences[before - 1] == sentences[lo - 1]:
+            before -= 1
+        carried = set().union(*terms[before:lo])
+        near_terms |= carried if _EVENT_BACK.match(opener) else carried & question.names
     # Names weigh double: "Waste Management" near a person matters more than "chief".
     weight = {t: 2.0 if t in question.names else 1.0 for t in qterms}
     # The asked noun is compared by stem: "shares" counts "share", "executives" names "executive".
@@ -687,6 +759,7 @@ def features(
         "object": float(not question.subject and role in ("dobj", "attr", "oprd")),
         "_verb": verb_lemma,  # scored by the reader against the question's verb
         "opposing": float(verb_lemma in OPPOSING and question.verb not in OPPOSING),
+        "source": float(_source(doc, root) and not reported),  # not scored: not bolded
         # a figure counts the asked noun; a name stands beside it ("Exco Chairman Richard Lacy")
         "head": float(asked in head_stems if counted else asked in beside),
         # a bare figure ("43") may count anything; one with another unit ("5 sacks") does not:
@@ -714,6 +787,16 @@ def features(
             and not MONTHS & set(doc.lemma[a:b])
         ),
     }
+
+
+def _source(doc: Parsed, i: int) -> bool:
+    """The token names whom a claim is attributed to: "according to [Peskov]"."""
+    to = doc.head[i]
+    return (
+        doc.dep[i] == "pobj"
+        and doc.words[to].lower() == "to"
+        and doc.words[doc.head[to]].lower() == "according"
+    )
 
 
 def _sentence_roots(doc: Parsed) -> list[int]:

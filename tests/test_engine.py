@@ -198,8 +198,15 @@ def test_batches_in_parallel_give_the_vectors_of_one_stream(real_embedder):
         real_embedder.threads, real_embedder.batch_size = threads, batch_size
         torch.set_num_threads(threads)
     assert len(texts) > 2 * 4
-    assert np.allclose(together, alone, atol=1e-3)
-    assert all(np.allclose(a, b, atol=1e-3) for a, b in zip(together_sent, alone_sent, strict=True))
+    # The same vectors up to rounding: one thread or two add up in another order, which bf16
+    # (eight bits of mantissa) shows in the third decimal; a vector of another text is far off.
+    assert _cosines(together, alone).min() > 0.9999
+    assert min(_cosines(a, b).min() for a, b in zip(together_sent, alone_sent, strict=True)) > 0.9999
+
+
+def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return (a * b).sum(axis=1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
 
 
 def test_overlapping_calls_leave_the_process_on_its_configured_threads(real_embedder):

@@ -8,7 +8,7 @@ import pytest
 from index.chunking import sentence_spans
 from index.store import PassageRow, SentenceVectors
 from index.text import stem
-from retrieval.quoting import action_clause, reason_clause, select_quotes
+from retrieval.quoting import action_clause, predicate_clause, reason_clause, select_quotes
 
 
 @pytest.mark.parametrize(
@@ -101,3 +101,26 @@ def test_a_why_question_quotes_the_sentence_that_gives_the_reason():
     why = select_quotes(question, qvec, [(row, 1.0)], sentences, reasons=True)
     assert "because" not in plain[0].text
     assert "because of weak markets" in why[0].text
+
+
+@pytest.mark.parametrize(
+    ("sentence", "terms", "clause"),
+    [
+        (
+            "They said they may sell some of it, but have no plans to seek control of Lumen.",
+            {"control", "tak"},
+            "have no plans to seek control of Lumen",
+        ),
+        (
+            "Orchard will keep 10 pct and these stakes will be bought over the next six years.",
+            {"stak", "sold", "eventually"},
+            "these stakes will be bought over the next six years",
+        ),
+        ("He said there was no oil spill, a spokesman said.", {"oil", "spill"}, "there was no oil spill"),
+        ("There was no oil spill at Lumen.", {"oil", "spill"}, None),
+    ],
+)
+def test_the_clause_that_answers_a_yes_no_question_is_found(sentence, terms, clause):
+    """The clause holding what is asked; none when that is the whole sentence anyway."""
+    found = predicate_clause(sentence, {stem(t) for t in terms})
+    assert (sentence[found[0] : found[1]] if found else None) == clause

@@ -344,3 +344,79 @@ def test_wire_marks_around_names_keep_the_text_and_the_parse_sound(reader):
     assert parsed.dep[ltd] == "nsubj" and parsed.words[parsed.head[ltd]] == "weighing"
     span, _ = _best(reader, "Which two steelmakers are weighing a merger?", text)
     assert span in ("Lumen Steel Co Ltd", "Orchard Steel Co Ltd")
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "head"),
+    [
+        ("How many full time teachers does Lumenia have?", "number", "teacher"),
+        ("How many of the prior Lumen MVPs appeared together?", "number", "mvp"),
+        ("How big a budget deficit does Orchard expect?", "money", "deficit"),
+        ("How much land does Orchard Nursery own?", "number", "land"),
+        ("How much percentage of Lumenia's land is farmed?", "percent", None),
+        ("How long would the occupation of Lumenia have to last?", "date", None),
+    ],
+)
+def test_how_many_and_how_much_ask_about_the_last_noun_of_their_phrase(
+    reader, question, kind, head
+):
+    asked = reader.analyze(question)
+    assert (asked.kind, asked.head) == (kind, head)
+
+
+def test_how_much_of_a_thing_in_its_own_unit_is_answered_by_that_amount(reader):
+    text = "Orchard Nursery has sales of about 4.5 mln dlrs and owns 100 acres near Lumen."
+    assert _best(reader, "How much land does Orchard Nursery own?", text)[0] == "100 acres"
+
+
+def test_a_plural_question_is_answered_by_the_whole_list(reader):
+    text = (
+        "The decision came only after lobbying by nations like the United Kingdom, Spain, and "
+        "Poland, officials said."
+    )
+    assert _best(reader, "Which countries lobbied for the decision?", text)[0] == (
+        "the United Kingdom, Spain, and Poland"
+    )
+    # a list is three places, not a town and the state it is in
+    best = _best(reader, "Which country lobbied for the decision?", text)[0]
+    assert best in ("the United Kingdom", "Spain", "Poland")
+
+
+def test_the_asked_noun_may_be_part_of_the_answer_name(reader):
+    text = "Orchard said it received financing for the takeover from First National Bank of Lumen."
+    assert _best(reader, "Which bank financed Orchard's takeover?", text)[0] == (
+        "First National Bank of Lumen"
+    )
+
+
+def test_a_time_and_the_date_beside_it_are_one_answer(reader):
+    text = "He said the offer and withdrawal rights will expire at 1630 EST/2130 gmt, March 30."
+    assert _best(reader, "When does the offer expire?", text)[0] == (
+        "1630 EST/2130 gmt, March 30"
+    )
+
+
+def test_a_length_of_time_answers_how_old(reader):
+    text = "The Lumen rock samples of 1969 are 4.6 billion years old."
+    assert _best(reader, "How old were the Lumen rock samples?", text)[0] == "4.6 billion years"
+
+
+def test_whom_a_claim_is_attributed_to_is_not_bolded_unless_asked_who_said_it(reader):
+    text = "Some European capitals, according to Peskov, are considered hotheaded by Lumen."
+    asked = reader.analyze("Which European leaders are considered hotheaded by Lumen?")
+    (spans,) = reader.read(asked, [ReadPassage(text)])
+    best = spans[0]
+    assert text[best.start : best.end] == "Peskov" and not best.bold
+    asked = reader.analyze("Who says some European capitals are hotheaded?")
+    (spans,) = reader.read(asked, [ReadPassage(text)])
+    assert text[spans[0].start : spans[0].end] == "Peskov" and spans[0].bold
+
+
+@pytest.mark.model
+def test_a_yes_no_question_quotes_and_bolds_what_it_asks_not_who_it_is_about(reuters_answerer):
+    """On the wire stories: the sentence about the asked act, not the lead naming the people;
+    and "I don't know" when no quote says a word of what is asked."""
+    result = reuters_answerer.ask("Do the Thomases want to take control of Epsilon Data?")
+    top = result.answers[0]
+    assert "control" in top.quote and "control" in (top.highlight_text or "")
+    assert reuters_answerer.ask("Was anyone hurt when Exco bought RMJ?").abstained
