@@ -12,13 +12,76 @@ from typing import Any
 import numpy as np
 import sqlite_utils
 
+from . import migrations
 from .errors import IndexCorrupt
 from .records import Article, Passage
 from .text import fts_query, fts_words
 
-SCHEMA_VERSION = 2
 REQUIRED_TABLES = frozenset(["meta", "articles", "passages", "sentences", "passages_fts"])
 
+
+def _create(db: sqlite_utils.Database) -> None:
+    """Version 1: articles, passages, their sentence vectors, full text and metadata."""
+    db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+    db["articles"].create(
+        {
+            "id": str,
+            "key": str,
+            "title": str,
+            "path": str,
+            "url": str,
+            "published": str,
+            "text": str,
+            "content_hash": str,
+            "comments_start": int,
+        },
+        pk="id",
+        if_not_exists=True,
+    )
+    db["articles"].create_index(["key"], unique=True, if_not_exists=True)
+    db["passages"].create(
+        {
+            "id": int,
+            "article_id": str,
+            "start": int,
+            "end": int,
+            "kind": str,
+            "text": str,
+            "title": str,
+        },
+        pk="id",
+        foreign_keys=[("article_id", "articles", "id")],
+        if_not_exists=True,
+    )
+    db["passages"].create_index(["article_id"], if_not_exists=True)
+    # Sentence spans (article offsets) and their vectors, fp16, computed at index time so
+    # that choosing the sentences to quote costs no model call at question time.
+    db["sentences"].create(
+        {"passage_id": int, "spans": str, "vectors": bytes},
+        pk="passage_id",
+        foreign_keys=[("passage_id", "passages", "id")],
+        if_not_exists=True,
+    )
+    db["passages"].enable_fts(
+        ["text", "title"],
+        tokenize="porter unicode61 remove_diacritics 2",
+        create_triggers=True,
+        replace=True,
+    )
+
+
+def _add_parses(db: sqlite_utils.Database) -> None:
+    """Version 2: each passage's spaCy parse (index/parsing.py), so that finding the answer span
+    costs no parsing at question time. Optional: a passage without one is parsed then."""
+    db["parses"].create(
+        {"passage_id": int, "parse": str},
+        pk="passage_id",
+        foreign_keys=[("passage_id", "passages", "id")],
+        if_not_exists=True,
+    )
+
+
+MIGRATIONS: list[migrations.Step] = [_create, _add_parses]
 
 
 @dataclass(frozen=True)
@@ -118,65 +181,9 @@ class Store:
             raise IndexCorrupt(f"not a quotebot index: no table {', '.join(missing)}")
 
     def migrate(self) -> None:
-        """Create the schema; numbered steps so that later versions can upgrade old files."""
-        version = int(self.get_meta("schema_version") or 0)
-        if version < 1:
-            self.db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
-            self.db["articles"].create(
-                {
-                    "id": str,
-                    "key": str,
-                    "title": str,
-                    "path": str,
-                    "url": str,
-                    "published": str,
-                    "text": str,
-                    "content_hash": str,
-                    "comments_start": int,
-                },
-                pk="id",
-                if_not_exists=True,
-            )
-            self.db["articles"].create_index(["key"], unique=True, if_not_exists=True)
-            self.db["passages"].create(
-                {
-                    "id": int,
-                    "article_id": str,
-                    "start": int,
-                    "end": int,
-                    "kind": str,
-                    "text": str,
-                    "title": str,
-                },
-                pk="id",
-                foreign_keys=[("article_id", "articles", "id")],
-                if_not_exists=True,
-            )
-            self.db["passages"].create_index(["article_id"], if_not_exists=True)
-            # Sentence spans (article offsets) and their vectors, fp16, computed at index time so
-            # that choosing the sentences to quote costs no model call at question time.
-            self.db["sentences"].create(
-                {"passage_id": int, "spans": str, "vectors": bytes},
-                pk="passage_id",
-                foreign_keys=[("passage_id", "passages", "id")],
-                if_not_exists=True,
-            )
-            self.db["passages"].enable_fts(
-                ["text", "title"],
-                tokenize="porter unicode61 remove_diacritics 2",
-                create_triggers=True,
-                replace=True,
-            )
-        if version < 2:
-            # Each passage's spaCy parse (index/parsing.py), so that finding the answer span
-            # costs no parsing at question time. Optional: a passage without one is parsed then.
-            self.db["parses"].create(
-                {"passage_id": int, "parse": str},
-                pk="passage_id",
-                foreign_keys=[("passage_id", "passages", "id")],
-                if_not_exists=True,
-            )
-        self.set_meta("schema_version", str(SCHEMA_VERSION))
+        """Create the schema, or upgrade an older file's, one numbered step at a time."""
+        # files written before the version moved to user_version kept it in meta
+        migrations.migrate(self.db, MIGRATIONS, legacy=int(self.get_meta("schema_version") or 0))
 
     # -- metadata --------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
