@@ -67,7 +67,7 @@ def passage_sizes(data_dir: Path, tokenizer: Any) -> dict[str, float]:
 
 def warm(articles: Path, work: Path, precision: str, batch_size: int) -> dict[str, Any]:
     from bot.config import load_config
-    from index.builder import update_index
+    from index.builder import IndexRun, update_index
     from index.embedding import load_embedder
 
     config = load_config(ROOT / "config.toml", data_dir=work / "warm")
@@ -77,9 +77,8 @@ def warm(articles: Path, work: Path, precision: str, batch_size: int) -> dict[st
     embedder.encode_passages([first], [[(0, 100)]])  # the first call builds kernels
     shutil.rmtree(config.data_dir, ignore_errors=True)
     start = time.perf_counter()
-    summary = update_index(
-        config.data_dir, [articles], embedder, config.chunking, config.vectors, config.ingest
-    )
+    run = IndexRun(embedder, config.chunking, config.vectors, config.ingest)
+    summary = update_index(config.data_dir, [articles], run)
     seconds = time.perf_counter() - start
     sizes = passage_sizes(config.data_dir, embedder.model.tokenizer)
     return {

@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import scale_corpus as sc  # noqa: E402
 
 from bot.config import load_config  # noqa: E402
-from index.builder import update_index  # noqa: E402
+from index.builder import IndexRun, update_index  # noqa: E402
 from index.embedding import load_embedder  # noqa: E402
 from index.settings import VectorSettings  # noqa: E402
 from index.snapshot import (  # noqa: E402
@@ -106,9 +106,7 @@ def real_indexes(work: Path, config: Any, embedder: Any) -> dict[str, Path]:
     }
     for name, corpus in corpora.items():
         data = work / "real" / name
-        summary = update_index(
-            data, [corpus], embedder, chunking=config.chunking, vectors=VectorSettings()
-        )
+        summary = update_index(data, [corpus], IndexRun(embedder, chunking=config.chunking))
         if summary.passages_embedded:
             log(
                 f"real index {name}: {summary.passages_embedded} passages in {summary.seconds:.0f}s"

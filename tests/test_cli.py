@@ -91,11 +91,11 @@ def test_serve_without_an_index_starts_and_says_how_to_build_one(tmp_path, monke
 
 
 def test_serve_refuses_a_damaged_index_at_start_up(tmp_path, monkeypatch):
-    from index.builder import update_index
+    from index.builder import IndexRun, update_index
     from index.snapshot import current_generation
     from tests.conftest import FakeEmbedder
 
-    update_index(tmp_path, [NEWS], FakeEmbedder())
+    update_index(tmp_path, [NEWS], IndexRun(FakeEmbedder()))
     vectors = current_generation(tmp_path) / "vectors.faiss"
     vectors.write_bytes(vectors.read_bytes()[:100])
     result = _serve(tmp_path, monkeypatch, stdin="who proposed troops?\n")
@@ -105,10 +105,10 @@ def test_serve_refuses_a_damaged_index_at_start_up(tmp_path, monkeypatch):
 
 
 def test_sources_and_stats_load_no_model(tmp_path, fake_embedder, monkeypatch):
-    from index.builder import update_index
+    from index.builder import IndexRun, update_index
 
     (tmp_path / "a.txt").write_text("Lumen names a chief\n\nLumen Inc named Ann Ray chief.\n")
-    update_index(tmp_path / "data", [tmp_path / "a.txt"], fake_embedder)
+    update_index(tmp_path / "data", [tmp_path / "a.txt"], IndexRun(fake_embedder))
 
     def no_model(settings):
         raise AssertionError("the catalogue loaded the model")

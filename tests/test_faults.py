@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.builder import update_index, writer_lock
+from index.builder import IndexRun, update_index, writer_lock
 from index.check import check_index
 from index.snapshot import (
     DB_FILE,
@@ -160,7 +160,7 @@ def real_check(data: Path) -> subprocess.CompletedProcess:
 
 
 def build(data: Path, corpus: Path) -> None:
-    update_index(data, [corpus], FakeEmbedder())
+    update_index(data, [corpus], IndexRun(FakeEmbedder()))
 
 
 def answers(data: Path, questions: list[str] = QUESTIONS) -> list[dict]:
@@ -574,7 +574,7 @@ def test_disk_full_while_indexing_is_a_clear_error_and_the_index_is_untouched(
 
         if how == "tmpfs":
             filler.unlink()
-        update_index(data, [corpus], FakeEmbedder())  # with room again, nothing was lost
+        update_index(data, [corpus], IndexRun(FakeEmbedder()))  # with room again, nothing was lost
         assert answers(data) == uninterrupted["answers"]
         assert check_index(data, MODEL, 64).ok
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from index.builder import update_index
+from index.builder import IndexRun, update_index
 from index.parsing import Parsed
 from index.snapshot import open_snapshot
 from retrieval.questions import PEOPLE, analyze
@@ -110,12 +110,12 @@ def test_indexing_with_a_parser_keeps_one_parse_a_passage_and_drops_them_with_it
     src.mkdir()
     (src / "a.txt").write_text("Deal\nAcme bought Widget Co for 5 mln dlrs. It said so.")
     data = tmp_path / "data"
-    update_index(data, [src], fake_embedder, parser=reader.parser)
+    update_index(data, [src], IndexRun(fake_embedder, parser=reader.parser))
     snap = open_snapshot(data, fake_embedder.name, fake_embedder.dim)
     ids = list(snap.store.passages(range(1, 100)))
     assert ids and set(snap.store.parses(ids)) == set(ids)
     (src / "a.txt").unlink()
-    update_index(data, [src], fake_embedder, parser=reader.parser)
+    update_index(data, [src], IndexRun(fake_embedder, parser=reader.parser))
     snap = open_snapshot(data, fake_embedder.name, fake_embedder.dim)
     assert snap.store.conn.execute("select count(*) from parses").fetchone()[0] == 0
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.builder import update_index
+from index.builder import IndexRun, update_index
 from index.chunking import sentence_spans
 from index.settings import VectorSettings
 from index.snapshot import DB_FILE, current_generation, open_snapshot
@@ -42,7 +42,7 @@ def _corpus(folder: Path, n: int) -> None:
 def real(tmp_path, fake_embedder) -> Path:
     src, data = tmp_path / "src", tmp_path / "real"
     _corpus(src, 40)
-    update_index(data, [src], fake_embedder)
+    update_index(data, [src], IndexRun(fake_embedder))
     return data
 
 

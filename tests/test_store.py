@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 import sqlite_utils
 
-from index.builder import update_index
+from index.builder import IndexRun, update_index
 from index.migrations import migrate
 from index.snapshot import open_snapshot
 from index.store import MIGRATIONS, REQUIRED_TABLES, Store
@@ -31,7 +31,7 @@ def store(tmp_path, fake_embedder):
     src = tmp_path / "src"
     src.mkdir()
     (src / "feed.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
-    update_index(tmp_path / "data", [src], fake_embedder)
+    update_index(tmp_path / "data", [src], IndexRun(fake_embedder))
     snap = open_snapshot(tmp_path / "data")
     yield snap.store
     snap.close()
