@@ -1,4 +1,5 @@
-"""The systems quotebot is compared with, behind the interface ``retrieval.evaluation`` measures.
+"""The systems quotebot is compared with, behind the interface ``retrieval.evaluation`` measures
+(``Answering``).
 
 Each peer indexes plain documents (id, title, text) and answers with whole documents: its "quote"
 is the top passage or paragraph it returns. That lets the very same metric code
@@ -7,7 +8,6 @@ is the top passage or paragraph it returns. That lets the very same metric code
 
 from __future__ import annotations
 
-import json
 import shutil
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from retrieval.answers import Answer, Result, SourceRef
+from retrieval.evaluation import read_jsonl
 
 
 @dataclass(frozen=True)
@@ -34,10 +35,7 @@ class Doc:
 # -- corpora -------------------------------------------------------------------------------------
 def read_jsonl_docs(path: Path) -> list[Doc]:
     """BEIR corpus.jsonl(.gz) or quotebot's SQuAD paragraphs file: ``_id``/``id``, title, text."""
-    from retrieval.evaluation import _open_text
-
-    with _open_text(path) as fh:
-        rows = [json.loads(line) for line in fh if line.strip()]
+    rows = read_jsonl(path)
     return [Doc(str(r.get("_id", r.get("id"))), r.get("title") or "", r["text"]) for r in rows]
 
 
@@ -52,7 +50,7 @@ def read_quotebot_passages(data_dir: Path) -> list[Doc]:
     return [Doc(str(pid), title or "", text, path) for pid, title, text, path in rows]
 
 
-# -- the interface evaluation.py calls -------------------------------------------------------------
+# -- the interface evaluation.py calls (retrieval.evaluation.Answering) ----------------------------
 class PeerAnswerer:
     """Answers with the top documents; ``min_score`` (tuned on news-dev) turns on abstention."""
 

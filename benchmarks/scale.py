@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import gzip
 import json
 import os
 import platform
@@ -76,23 +75,14 @@ def log(msg: str) -> None:
 def questions(n: int) -> list[dict]:
     """Real questions, alternating SciFact test claims and SQuAD dev questions, with the
     article ids (as in the scale indexes) that answer them."""
-    with gzip.open(SCIFACT / "queries.jsonl.gz", "rt", encoding="utf-8") as fh:
-        claims = {q["_id"]: q["text"] for q in map(json.loads, fh)}
-    qrels: dict[str, list[str]] = {}
-    with (SCIFACT / "qrels-test.tsv").open() as fh:
-        for line in fh.read().splitlines()[1:]:
-            qid, doc, _score = line.split("\t")
-            qrels.setdefault(qid, []).append(f"scifact-{doc}")
-    scifact = [{"question": claims[q], "gold": qrels[q]} for q in sorted(qrels)]
-    with gzip.open(SQUAD, "rt", encoding="utf-8") as fh:
-        data = json.load(fh)["data"]
-    paragraphs = [p for a in data for p in a["paragraphs"]]
-    squad = [
-        {"question": qa["question"], "gold": [f"squad-p{i}"]}  # ids as in squad_paragraphs
-        for i, p in enumerate(paragraphs)
-        for qa in p["qas"]
+    scifact = [
+        {"question": claim, "gold": [f"scifact-{doc}" for doc in relevant]}
+        for _, claim, relevant in ev.beir_questions(SCIFACT, "test")
     ]
-    squad = squad[:: max(1, len(squad) // n)]
+    squad = [
+        {"question": question, "gold": [f"squad-{paragraph}"]}  # ids as in squad_paragraphs
+        for paragraph, question, _ in ev.spread(ev.squad_questions(SQUAD), n)
+    ]
     mixed = [q for pair in zip(scifact, squad, strict=False) for q in pair]
     return mixed[:n]
 
