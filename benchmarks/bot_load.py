@@ -32,14 +32,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from emulator import Emulator, EmulatorRequest, emulator_available  # benchmarks/emulator.py
+
+from retrieval.evaluation import percentile
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
-
-from e2e.harness import Emulator, EmulatorRequest, emulator_available  # noqa: E402
-
-from retrieval.evaluation import percentile  # noqa: E402
-
 CORPUS = ROOT.parent / "shared" / "corpus" / "news"
 TOKEN = "123456:load-test-token"
 ADMIN, CHECKER, LATECOMER = (
