@@ -15,17 +15,12 @@ import json
 import os
 import resource
 import shutil
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import psutil
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from peers import (  # noqa: E402
+from peers import (
     Bm25sPeer,
     PeerAnswerer,
     TxtaiPeer,
@@ -34,7 +29,9 @@ from peers import (  # noqa: E402
     tune_threshold,
 )
 
-from retrieval import evaluation as ev  # noqa: E402
+from retrieval import evaluation as ev
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # Nothing may reach for a model hub: every system loads the packaged MiniLM folder.
 OFFLINE = {

@@ -33,29 +33,25 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scale_corpus as sc  # benchmarks/scale_corpus.py: this script's folder is on the path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-import scale_corpus as sc  # noqa: E402
-
-from bot.config import load_config  # noqa: E402
-from index.builder import update_index  # noqa: E402
-from index.embedding import load_embedder  # noqa: E402
-from index.settings import VectorSettings  # noqa: E402
-from index.snapshot import (  # noqa: E402
+from bot.config import load_config
+from index.builder import update_index
+from index.embedding import load_embedder
+from index.settings import VectorSettings
+from index.snapshot import (
     DB_FILE,
     VECTORS_FILE,
     current_generation,
     new_generation,
     publish,
 )
-from index.store import Store  # noqa: E402
-from index.vectors import Vectors  # noqa: E402
-from retrieval import evaluation as ev  # noqa: E402
-from retrieval.engine import Answerer  # noqa: E402
+from index.store import Store
+from index.vectors import Vectors
+from retrieval import evaluation as ev
+from retrieval.engine import Answerer
 
+ROOT = Path(__file__).resolve().parents[1]
 EVAL = ROOT.parent / "shared" / "eval"
 SCIFACT = EVAL / "scifact"
 SQUAD = EVAL / "squad" / "dev-v1.1.json.gz"
