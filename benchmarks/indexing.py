@@ -51,7 +51,7 @@ def passage_sizes(data_dir: Path, tokenizer: Any) -> dict[str, float]:
     from index.snapshot import open_snapshot
 
     store = open_snapshot(data_dir).store
-    texts = [row[0] for row in store.conn.execute("select text from passages")]
+    texts = [row.text for row in store.passages(range(1, store.max_passage_id() + 1)).values()]
     store.close()
     return {
         "passages": len(texts),

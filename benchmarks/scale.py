@@ -196,10 +196,10 @@ def dense_recall(folder: Path, kinds: list[str], qvecs: np.ndarray) -> dict:
 
 
 def _set_knob(vecs: Vectors, knob: str, value: int) -> None:
-    if knob == "hnsw_ef_search":
-        vecs._inner().hnsw.efSearch = value
-    else:
-        vecs._inner().nprobe = value
+    """Set a search parameter in place, as ``Vectors.fit`` does for the shipped settings."""
+    settings = dataclasses.replace(VectorSettings(kind=vecs.kind), **{knob: value})
+    if vecs.fit(settings) is not vecs:
+        raise RuntimeError(f"{vecs.kind} index would be rebuilt to set {knob} = {value}")
 
 
 def _recall(got: np.ndarray, truth: np.ndarray, k: int) -> float:
