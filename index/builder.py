@@ -48,7 +48,7 @@ from .snapshot import (
     verify_file,
 )
 from .sources import iter_files, read_file
-from .store import Store
+from .store import ArticleRows, Store
 from .vectors import Vectors
 
 log = logging.getLogger(__name__)
@@ -398,14 +398,18 @@ def _embed_and_store(store: Store, vecs: Vectors, articles: list[Article], run: 
     row = 0
     for article, passages in planned:
         rows = range(row, row + len(passages))
-        ids = store.add_article(
-            article,
-            passages,
+        ids = store.add_articles(
+            [
+                ArticleRows(
+                    article,
+                    passages,
+                    [(spans[r], sentence_vecs[r]) for r in rows],
+                    None if parses is None else parses[row : row + len(passages)],
+                )
+            ],
             next_id,
-            [(spans[r], sentence_vecs[r]) for r in rows],
-            None if parses is None else parses[row : row + len(passages)],
         )
-        vecs.add(ids, matrix[row : row + len(passages)])
+        vecs.add(list(ids), matrix[row : row + len(passages)])
         row += len(passages)
         next_id += len(passages)
     store.set_meta("last_passage_id", str(next_id - 1))

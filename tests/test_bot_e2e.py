@@ -18,15 +18,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e.harness import (
+from e2e.harness import BotThread
+
+from benchmarks.emulator import (
     EMULATOR_BOT_ID,
     EMULATOR_BOT_NAME,
-    BotThread,
     Emulator,
     EmulatorRequest,
     emulator_available,
 )
-
 from bot.handlers import ERROR_REPLY
 
 pytestmark = pytest.mark.e2e

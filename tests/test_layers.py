@@ -1,4 +1,5 @@
-"""Dependencies flow one way: bot -> retrieval -> index. Parsed from the source, not imported."""
+"""Dependencies flow one way: benchmarks -> bot -> retrieval -> index, and only tests import
+tests. Parsed from the source, not imported."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-FORBIDDEN = {"index": {"retrieval", "bot"}, "retrieval": {"bot"}, "bot": set()}
+TESTS = {"tests", "e2e", "conftest"}  # the test suite, as a test module may import it
+FORBIDDEN = {
+    "index": {"retrieval", "bot", "benchmarks", *TESTS},
+    "retrieval": {"bot", "benchmarks", *TESTS},
+    "bot": {"benchmarks", *TESTS},
+    "benchmarks": TESTS,
+}
 
 
 @pytest.mark.parametrize("package", sorted(FORBIDDEN))
@@ -29,3 +36,10 @@ def test_only_the_composition_root_reads_the_environment():
         for path in (ROOT / package).rglob("*.py"):
             source = path.read_text(encoding="utf-8")
             assert "os.environ.get" not in source and "getenv" not in source, path
+
+
+def test_benchmarks_run_on_the_installed_package_without_path_patches():
+    """`.venv/bin/python benchmarks/x.py` imports the library as installed, and a sibling module
+    by its bare name (Python puts the script's folder first on the path)."""
+    for path in (ROOT / "benchmarks").rglob("*.py"):
+        assert "sys.path" not in path.read_text(encoding="utf-8"), path

@@ -1,18 +1,21 @@
-"""The store: its schema and upgrades, and full-text search on large indexes (the commonest
-words are left out beyond a postings budget)."""
+"""The store: its schema and upgrades, rows written in bulk as the builder writes them, and
+full-text search on large indexes, where the commonest words are left out beyond a postings
+budget."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
 
+import numpy as np
 import pytest
 import sqlite_utils
 
 from index.builder import IndexRun, update_index
 from index.migrations import migrate
+from index.records import Article, Passage
 from index.snapshot import open_snapshot
-from index.store import MIGRATIONS, REQUIRED_TABLES, Store
+from index.store import MIGRATIONS, REQUIRED_TABLES, ArticleRows, Store
 
 
 @pytest.fixture
@@ -118,3 +121,67 @@ def test_creating_the_schema_rolls_back_whole_even_after_the_full_text_table(tmp
         migrate(db, [create_then_fail])
     assert db.execute("select count(*) from sqlite_master").fetchone()[0] == 0
     assert _version(tmp_path / "index.db") == 0
+
+
+def _rows(ident: str, sentences: list[str], parsed: bool = False) -> ArticleRows:
+    """One article of one passage per sentence, each sentence its own span and vector."""
+    text = " ".join(sentences)
+    article = Article(ident, f"k-{ident}", f"Title {ident}", text, f"hash-{ident}", path="a.txt")
+    passages, at = [], 0
+    for sentence in sentences:
+        passages.append(Passage(ident, at, at + len(sentence), sentence))
+        at += len(sentence) + 1
+    vectors = [np.full((1, 4), i + 0.5, dtype=np.float32) for i in range(len(passages))]
+    return ArticleRows(
+        article,
+        passages,
+        [([(p.start, p.end)], v) for p, v in zip(passages, vectors, strict=True)],
+        [f'{{"n": {i}}}' for i in range(len(passages))] if parsed else None,
+    )
+
+
+def test_articles_written_in_bulk_read_back_as_written(tmp_path):
+    store = Store.open(tmp_path / "index.db")
+    ids = store.add_articles(
+        [_rows("a", ["Ships docked.", "Gulls cried."], parsed=True), _rows("b", ["Rain fell."])],
+        first_id=7,
+    )
+    assert ids == range(7, 10)
+    rows = store.passages(ids)
+    assert [(rows[i].article_id, rows[i].text, rows[i].title) for i in ids] == [
+        ("a", "Ships docked.", "Title a"),
+        ("a", "Gulls cried.", "Title a"),
+        ("b", "Rain fell.", "Title b"),
+    ]
+    vectors = store.sentences(ids, 4)
+    assert vectors[8].spans == [(14, 26)] and np.allclose(vectors[8].vectors, 1.5)
+    assert store.parses(ids) == {7: '{"n": 0}', 8: '{"n": 1}'}  # b was not parsed
+    assert store.articles_by_key()["k-b"] == ("b", "hash-b", "a.txt")
+    assert [p for p, _ in store.fts_search("gulls", 10)] == [8]  # the triggers index them
+    store.close()
+
+
+def test_a_passage_without_its_sentences_is_refused(tmp_path):
+    rows = _rows("a", ["Ships docked.", "Gulls cried."])
+    store = Store.open(tmp_path / "index.db")
+    with pytest.raises(ValueError):
+        store.add_articles([ArticleRows(rows.article, rows.passages, rows.sentences[:1])], 1)
+    store.close()
+
+
+def test_full_text_deferred_indexes_the_bulk_once_and_keeps_the_triggers(tmp_path):
+    store = Store.open(tmp_path / "index.db")
+
+    def triggers() -> list[str]:
+        sql = "select sql from sqlite_master where type = 'trigger' order by name"
+        return [r[0] for r in store.conn.execute(sql)]
+
+    before = triggers()
+    with store.full_text_deferred():
+        store.add_articles([_rows("a", ["Ships docked.", "Gulls cried."])], 1)
+        assert store.fts_search("gulls", 10) == [] and triggers() == []
+    assert [p for p, _ in store.fts_search("gulls", 10)] == [2]
+    assert triggers() == before and before
+    store.add_articles([_rows("b", ["Gulls slept."])], 3)  # triggers again, row by row
+    assert sorted(p for p, _ in store.fts_search("gulls", 10)) == [2, 3]
+    store.close()
