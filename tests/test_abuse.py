@@ -456,6 +456,7 @@ def test_an_unknown_charset_still_reads_the_page(site: tuple[str, list[Any]]) ->
     assert "stone bridge" in doc.text
 
 
+@pytest.mark.slow  # waits out real time limits (1 s and 0.5 s)
 @pytest.mark.parametrize(
     "path,timeout,error",
     [

@@ -389,6 +389,7 @@ async def test_rejected_markup_falls_back_to_plain_text(bot: Harness) -> None:
     assert second["reply_markup"]  # the buttons survive the fallback
 
 
+@pytest.mark.slow  # waits out Telegram's shortest retry_after, 1 s
 async def test_retry_after_is_honoured(bot: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
     # PTB 22 warns about RetryAfter's future timedelta type unless opted in; opt in
     monkeypatch.setenv("PTB_TIMEDELTA", "1")
