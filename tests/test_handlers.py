@@ -564,7 +564,10 @@ async def test_reindex_edits_progress_then_summary_while_questions_are_answered(
     # a second /reindex does not start another one
     await bot.send(message("/reindex", uid=ADMIN))
     assert bot.texts()[-1] == "A reindex is already running."
-    await asyncio.sleep(0.1)
+    for _ in range(500):  # the last progress is shown (not merely slept for) before it finishes
+        if "Reindexing… embedding 3/3" in [e["text"] for e in bot.tg.sent("editMessageText")]:
+            break
+        await asyncio.sleep(0.01)
     bot.services.reindex_release.set()
     await asyncio.wait_for(task, 5)
     status = bot.tg.sent()[0]
