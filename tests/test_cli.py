@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from tests.conftest import NEWS, NEWS_DEV
+from tests.conftest import NEWS, NEWS_DEV, FakeEmbedder
 
 COMMANDS = ["index", "ask", "eval", "sources", "stats", "serve"]
 
@@ -21,7 +21,9 @@ def test_every_command_has_help(command):
     assert " ".join(summary.split()[:4]) in " ".join(result.output.split())  # click wraps lines
 
 
-def test_ask_without_an_index_says_how_to_build_one(tmp_path):
+def test_ask_without_an_index_says_how_to_build_one(tmp_path, monkeypatch):
+    # ask loads the model before it opens the index: the fake one, so that no model is loaded
+    monkeypatch.setattr("bot.services.load_embedder", lambda settings: FakeEmbedder())
     result = CliRunner().invoke(main, ["--data", str(tmp_path), "ask", "who?"])
     assert result.exit_code == 1
     assert "quotebot index" in result.output and "Traceback" not in result.output

@@ -235,6 +235,7 @@ def test_replies_show_the_time_answered_from_and_dates_as_days() -> None:
         "Articles since 1 Jan 2024", "I don't know: no article is from that time."]
 
 
+@pytest.mark.slow  # ask highlights with spaCy's parser, as configured by default
 def test_ask_since_and_until_on_the_command_line(tmp_path, fake_embedder, monkeypatch) -> None:
     import json
 

@@ -541,6 +541,7 @@ def test_bad_articles_are_skipped_and_named_and_good_ones_indexed(
         assert not store.fts_search(junk, 5), junk
 
 
+@pytest.mark.slow  # the index command parses passages with spaCy's parser, as configured by default
 def test_quotebot_index_prints_each_skipped_file_with_its_reason(
     tmp_path: Path, messy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

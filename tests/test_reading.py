@@ -48,7 +48,9 @@ def test_who_is_the_role_of_x_wants_a_person_named_beside_the_role():
     assert asked.labels == ("PERSON",) and asked.head == "executive"
 
 
-@pytest.fixture(scope="module")
+# spaCy's parser takes seconds to load: every test that reads with it is `slow` (a mark on the
+# fixture's one parameter reaches each test that uses the fixture).
+@pytest.fixture(scope="module", params=[pytest.param("spacy", marks=pytest.mark.slow)])
 def reader() -> SpacyReader:
     return SpacyReader.load()
 
