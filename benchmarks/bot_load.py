@@ -22,7 +22,6 @@ import json
 import os
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,12 +32,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from emulator import Emulator, EmulatorRequest, emulator_available  # benchmarks/emulator.py
+
+from retrieval.evaluation import percentile
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
-
-from e2e.harness import Emulator, EmulatorRequest, emulator_available  # noqa: E402
-
 CORPUS = ROOT.parent / "shared" / "corpus" / "news"
 TOKEN = "123456:load-test-token"
 ADMIN, CHECKER, LATECOMER = (
@@ -69,18 +67,13 @@ NEW_ARTICLE_QUESTION, NEW_ARTICLE_ANSWER = "Who signed the Zorblatt accord?", "E
 BAD_REPLIES = ("Sorry, something went wrong", "asking faster than I can read")
 
 
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..1)."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
-
-
 def summary(values: list[float]) -> dict[str, float]:
-    """p50/p95/p99/max in seconds, rounded to the millisecond."""
+    """p50/p95/p99/max in seconds, rounded to the millisecond; percentiles as every latency
+    figure takes them (``retrieval.evaluation.percentile``)."""
     if not values:
         return {}
     return {
-        "p50": round(statistics.median(values), 3),
+        "p50": round(percentile(values, 0.50), 3),
         "p95": round(percentile(values, 0.95), 3),
         "p99": round(percentile(values, 0.99), 3),
         "max": round(max(values), 3),

@@ -15,17 +15,12 @@ import json
 import os
 import resource
 import shutil
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import psutil
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from peers import (  # noqa: E402
+from peers import (
     Bm25sPeer,
     PeerAnswerer,
     TxtaiPeer,
@@ -34,7 +29,9 @@ from peers import (  # noqa: E402
     tune_threshold,
 )
 
-from retrieval import evaluation as ev  # noqa: E402
+from retrieval import evaluation as ev
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # Nothing may reach for a model hub: every system loads the packaged MiniLM folder.
 OFFLINE = {
@@ -64,11 +61,8 @@ def model_path() -> str:
 
 
 def squad_questions(limit: int | None) -> list[str]:
-    """The questions ``evaluate_squad`` asks, in its order and with its subset rule."""
-    with ev._open_text(SQUAD) as fh:
-        data = json.load(fh)["data"]
-    items = [qa["question"] for a in data for p in a["paragraphs"] for qa in p["qas"]]
-    return items[:: max(1, len(items) // limit)][:limit] if limit else items
+    """The questions ``evaluate_squad`` asks (every article), in its order and sample."""
+    return [question for _, question, _ in ev.spread(ev.squad_questions(SQUAD), limit)]
 
 
 class Recorder:
@@ -195,18 +189,15 @@ def corpus_docs(dataset: str, work: Path) -> list[Any]:
     return read_quotebot_passages(work / "quotebot" / "news")
 
 
-def scifact_queries() -> list[str]:
-    """SciFact test queries, in ``evaluate_beir``'s order."""
-    with ev._open_text(ev._find(SCIFACT, "queries.jsonl")) as fh:
-        queries = {q["_id"]: q["text"] for q in map(json.loads, fh)}
-    rows = (SCIFACT / "qrels-test.tsv").read_text(encoding="utf-8").splitlines()[1:]
-    return [queries[qid] for qid in sorted({r.split("\t")[0] for r in rows if r.strip()})]
+def scifact_queries(limit: int | None) -> list[str]:
+    """The SciFact test queries ``evaluate_beir`` asks, in its order."""
+    return [query for _, query, _ in ev.beir_questions(SCIFACT, "test", limit)]
 
 
 def latency(system: str, dataset: str, work: Path, limit: int | None) -> dict[str, Any]:
     """Answer latency alone, on the indexes a full run left in ``work``, one system at a time."""
     questions, k = (
-        (squad_questions(limit), 1) if dataset == "squad" else (scifact_queries()[:limit], 3)
+        (squad_questions(limit), 1) if dataset == "squad" else (scifact_queries(limit), 3)
     )
     if system == "quotebot":
         from bot.config import load_config
@@ -242,25 +233,25 @@ def run_peer(system: str, dataset: str, work: Path, limit: int | None) -> dict[s
     out.update(indexing(time.perf_counter() - t, len(docs), len(docs)))
     peer.ask(WARM_UP)
     if dataset == "scifact":
-        out["quality"] = ev.evaluate_beir(peer, SCIFACT, "test", limit)  # type: ignore[arg-type]
+        out["quality"] = ev.evaluate_beir(peer, SCIFACT, "test", limit)
     elif dataset == "squad":
-        out["quality"] = ev.evaluate_squad(peer, SQUAD, limit)  # type: ignore[arg-type]
+        out["quality"] = ev.evaluate_squad(peer, SQUAD, limit)
     else:
-        out["quality"] = ev.evaluate_qa(peer, NEWS_DEV)  # type: ignore[arg-type]
+        out["quality"] = ev.evaluate_qa(peer, NEWS_DEV)
         out["quality_tuned"] = tuned_abstention(peer)
     return out
 
 
 def tuned_abstention(peer: PeerAnswerer) -> dict[str, Any]:
     """news-dev again, abstaining below a top-score cut tuned on news-dev itself."""
-    rows = [json.loads(x) for x in NEWS_DEV.read_text(encoding="utf-8").splitlines() if x.strip()]
+    rows = ev.read_jsonl(NEWS_DEV)
     scores = {r["question"]: peer.top_scores.get(r["question"], float("-inf")) for r in rows}
     cut = tune_threshold(
         [scores[r["question"]] for r in rows if not r.get("unanswerable")],
         [scores[r["question"]] for r in rows if r.get("unanswerable")],
     )
     peer.min_score = cut
-    figures = ev.evaluate_qa(peer, NEWS_DEV)  # type: ignore[arg-type]
+    figures = ev.evaluate_qa(peer, NEWS_DEV)
     peer.min_score = None
     return {"min_score": cut, **figures}
 

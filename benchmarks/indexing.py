@@ -17,22 +17,18 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
-import gzip
 import json
 import os
 import shutil
 import statistics
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from retrieval.evaluation import squad_articles
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from benchmarks.compare import splice  # noqa: E402
-
 SQUAD = ROOT.parent / "shared" / "eval" / "squad" / "dev-v1.1.json.gz"
 DOC = ROOT / "docs" / "benchmarks.md"
 RESULTS = ROOT / "benchmarks" / "results" / "indexing.json"
@@ -41,8 +37,7 @@ BEGIN, END = "<!-- indexing:begin -->", "<!-- indexing:end -->"
 
 def write_articles(folder: Path) -> int:
     """SQuAD dev's articles as .txt files: the title, then the paragraphs."""
-    with gzip.open(SQUAD, "rt", encoding="utf-8") as fh:
-        data = json.load(fh)["data"]
+    data = squad_articles(SQUAD)
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     for n, article in enumerate(data):
@@ -56,7 +51,7 @@ def passage_sizes(data_dir: Path, tokenizer: Any) -> dict[str, float]:
     from index.snapshot import open_snapshot
 
     store = open_snapshot(data_dir).store
-    texts = [row[0] for row in store.conn.execute("select text from passages")]
+    texts = [row.text for row in store.passages(range(1, store.max_passage_id() + 1)).values()]
     store.close()
     return {
         "passages": len(texts),
@@ -67,7 +62,7 @@ def passage_sizes(data_dir: Path, tokenizer: Any) -> dict[str, float]:
 
 def warm(articles: Path, work: Path, precision: str, batch_size: int) -> dict[str, Any]:
     from bot.config import load_config
-    from index.builder import update_index
+    from index.builder import IndexRun, update_index
     from index.embedding import load_embedder
 
     config = load_config(ROOT / "config.toml", data_dir=work / "warm")
@@ -77,9 +72,8 @@ def warm(articles: Path, work: Path, precision: str, batch_size: int) -> dict[st
     embedder.encode_passages([first], [[(0, 100)]])  # the first call builds kernels
     shutil.rmtree(config.data_dir, ignore_errors=True)
     start = time.perf_counter()
-    summary = update_index(
-        config.data_dir, [articles], embedder, config.chunking, config.vectors, config.ingest
-    )
+    run = IndexRun(embedder, config.chunking, config.vectors, config.ingest)
+    summary = update_index(config.data_dir, [articles], run)
     seconds = time.perf_counter() - start
     sizes = passage_sizes(config.data_dir, embedder.model.tokenizer)
     return {
@@ -157,6 +151,8 @@ def main() -> None:
     markdown = render(report)
     print(markdown)
     if not args.no_doc:
+        from compare import splice  # benchmarks/compare.py: this script's folder is on the path
+
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
         splice(DOC, markdown, BEGIN, END)

@@ -1,4 +1,5 @@
-"""The systems quotebot is compared with, behind the interface ``retrieval.evaluation`` measures.
+"""The systems quotebot is compared with, behind the interface ``retrieval.evaluation`` measures
+(``Answering``).
 
 Each peer indexes plain documents (id, title, text) and answers with whole documents: its "quote"
 is the top passage or paragraph it returns. That lets the very same metric code
@@ -7,15 +8,18 @@ is the top passage or paragraph it returns. That lets the very same metric code
 
 from __future__ import annotations
 
-import json
 import shutil
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from index.builder import document_text
+from index.records import Passage
+from index.snapshot import DB_FILE, current_generation
+from index.store import Store
 from retrieval.answers import Answer, Result, SourceRef
+from retrieval.evaluation import read_jsonl
 
 
 @dataclass(frozen=True)
@@ -27,32 +31,31 @@ class Doc:
 
     @property
     def indexed_text(self) -> str:
-        """What is indexed: title and text, as quotebot embeds a passage (index.builder)."""
-        return f"{self.title}\n{self.text}" if self.title else self.text
+        """What is indexed: title and text, as quotebot embeds a passage (the whole document)."""
+        return document_text(self.title, Passage(self.id, 0, len(self.text), self.text))
 
 
 # -- corpora -------------------------------------------------------------------------------------
 def read_jsonl_docs(path: Path) -> list[Doc]:
     """BEIR corpus.jsonl(.gz) or quotebot's SQuAD paragraphs file: ``_id``/``id``, title, text."""
-    from retrieval.evaluation import _open_text
-
-    with _open_text(path) as fh:
-        rows = [json.loads(line) for line in fh if line.strip()]
+    rows = read_jsonl(path)
     return [Doc(str(r.get("_id", r.get("id"))), r.get("title") or "", r["text"]) for r in rows]
 
 
 def read_quotebot_passages(data_dir: Path) -> list[Doc]:
     """The passages quotebot's chunker made from a corpus, so that peers index the same units."""
-    db = data_dir / "current" / "index.db"
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-        rows = conn.execute(
-            "select p.id, a.title, p.text, a.path from passages p join articles a "
-            "on a.id = p.article_id order by p.id"
-        ).fetchall()
-    return [Doc(str(pid), title or "", text, path) for pid, title, text, path in rows]
+    gen = current_generation(data_dir)
+    if gen is None:
+        raise SystemExit(f"no quotebot index in {data_dir}: run quotebot on that dataset first")
+    store = Store.open(gen / DB_FILE, readonly=True)
+    try:
+        rows = store.passages(range(1, store.max_passage_id() + 1))
+    finally:
+        store.close()
+    return [Doc(str(pid), r.title or "", r.text, r.path) for pid, r in sorted(rows.items())]
 
 
-# -- the interface evaluation.py calls -------------------------------------------------------------
+# -- the interface evaluation.py calls (retrieval.evaluation.Answering) ----------------------------
 class PeerAnswerer:
     """Answers with the top documents; ``min_score`` (tuned on news-dev) turns on abstention."""
 

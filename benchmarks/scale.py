@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import gzip
 import json
 import os
 import platform
@@ -34,29 +33,25 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scale_corpus as sc  # benchmarks/scale_corpus.py: this script's folder is on the path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-import scale_corpus as sc  # noqa: E402
-
-from bot.config import load_config  # noqa: E402
-from index.builder import update_index  # noqa: E402
-from index.embedding import load_embedder  # noqa: E402
-from index.settings import VectorSettings  # noqa: E402
-from index.snapshot import (  # noqa: E402
+from bot.config import load_config
+from index.builder import IndexRun, update_index
+from index.embedding import load_embedder
+from index.settings import VectorSettings
+from index.snapshot import (
     DB_FILE,
     VECTORS_FILE,
     current_generation,
     new_generation,
     publish,
 )
-from index.store import Store  # noqa: E402
-from index.vectors import Vectors  # noqa: E402
-from retrieval import evaluation as ev  # noqa: E402
-from retrieval.engine import Answerer  # noqa: E402
+from index.store import Store
+from index.vectors import Vectors
+from retrieval import evaluation as ev
+from retrieval.engine import Answerer
 
+ROOT = Path(__file__).resolve().parents[1]
 EVAL = ROOT.parent / "shared" / "eval"
 SCIFACT = EVAL / "scifact"
 SQUAD = EVAL / "squad" / "dev-v1.1.json.gz"
@@ -76,23 +71,14 @@ def log(msg: str) -> None:
 def questions(n: int) -> list[dict]:
     """Real questions, alternating SciFact test claims and SQuAD dev questions, with the
     article ids (as in the scale indexes) that answer them."""
-    with gzip.open(SCIFACT / "queries.jsonl.gz", "rt", encoding="utf-8") as fh:
-        claims = {q["_id"]: q["text"] for q in map(json.loads, fh)}
-    qrels: dict[str, list[str]] = {}
-    with (SCIFACT / "qrels-test.tsv").open() as fh:
-        for line in fh.read().splitlines()[1:]:
-            qid, doc, _score = line.split("\t")
-            qrels.setdefault(qid, []).append(f"scifact-{doc}")
-    scifact = [{"question": claims[q], "gold": qrels[q]} for q in sorted(qrels)]
-    with gzip.open(SQUAD, "rt", encoding="utf-8") as fh:
-        data = json.load(fh)["data"]
-    paragraphs = [p for a in data for p in a["paragraphs"]]
-    squad = [
-        {"question": qa["question"], "gold": [f"squad-p{i}"]}  # ids as in squad_paragraphs
-        for i, p in enumerate(paragraphs)
-        for qa in p["qas"]
+    scifact = [
+        {"question": claim, "gold": [f"scifact-{doc}" for doc in relevant]}
+        for _, claim, relevant in ev.beir_questions(SCIFACT, "test")
     ]
-    squad = squad[:: max(1, len(squad) // n)]
+    squad = [
+        {"question": question, "gold": [f"squad-{paragraph}"]}  # ids as in squad_paragraphs
+        for paragraph, question, _ in ev.spread(ev.squad_questions(SQUAD), n)
+    ]
     mixed = [q for pair in zip(scifact, squad, strict=False) for q in pair]
     return mixed[:n]
 
@@ -106,9 +92,7 @@ def real_indexes(work: Path, config: Any, embedder: Any) -> dict[str, Path]:
     }
     for name, corpus in corpora.items():
         data = work / "real" / name
-        summary = update_index(
-            data, [corpus], embedder, chunking=config.chunking, vectors=VectorSettings()
-        )
+        summary = update_index(data, [corpus], IndexRun(embedder, chunking=config.chunking))
         if summary.passages_embedded:
             log(
                 f"real index {name}: {summary.passages_embedded} passages in {summary.seconds:.0f}s"
@@ -210,10 +194,10 @@ def dense_recall(folder: Path, kinds: list[str], qvecs: np.ndarray) -> dict:
 
 
 def _set_knob(vecs: Vectors, knob: str, value: int) -> None:
-    if knob == "hnsw_ef_search":
-        vecs._inner().hnsw.efSearch = value
-    else:
-        vecs._inner().nprobe = value
+    """Set a search parameter in place, as ``Vectors.fit`` does for the shipped settings."""
+    settings = dataclasses.replace(VectorSettings(kind=vecs.kind), **{knob: value})
+    if vecs.fit(settings) is not vecs:
+        raise RuntimeError(f"{vecs.kind} index would be rebuilt to set {knob} = {value}")
 
 
 def _recall(got: np.ndarray, truth: np.ndarray, k: int) -> float:

@@ -14,9 +14,10 @@ Embedding a million passages here takes hours, so a large index is made of:
   passage is (measured with the model on a sample, see ``calibrate``).
 
 The writer reuses the index layer: ``Store.open`` creates the schema (tables, FTS5, triggers),
-rows are encoded as ``Store.add_article`` encodes them, ``Vectors.build`` makes the FAISS file
+``Store.add_articles`` writes the rows as the builder does, ``Vectors.build`` makes the FAISS file
 and ``snapshot.publish`` the generation. It is fast because rows go in with ``executemany`` in one
-transaction, and the FTS5 index is built once at the end instead of by a trigger per row.
+transaction, and the FTS5 index is built once at the end instead of by a trigger per row
+(``Store.full_text_deferred``).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from index.embedding import Embedder
 from index.records import Article, Passage
 from index.settings import ChunkSettings, VectorSettings
 from index.snapshot import DB_FILE, VECTORS_FILE, new_generation, open_snapshot, publish
-from index.store import Store
+from index.store import ArticleRows, Store
 from index.vectors import Vectors
 
 
@@ -230,80 +231,6 @@ def calibrate(pool: Pool, embedder: Embedder, sample: int = 300, seed: int = 7) 
     }
 
 
-class FastWriter:
-    """Writes articles into a new quotebot database in bulk; FTS5 is built once at the end."""
-
-    def __init__(self, path: Path, model: str, dim: int, batch: int = 20_000) -> None:
-        self.store = Store.open(path)  # the builder's schema: tables, FTS5 and its triggers
-        conn = self.store.conn
-        conn.execute("pragma journal_mode = off")  # a failed build is simply deleted
-        conn.execute("pragma synchronous = off")
-        conn.execute("pragma cache_size = -262144")  # 256 MB
-        self.triggers = conn.execute(
-            "select name, sql from sqlite_master where type = 'trigger' and tbl_name = 'passages'"
-        ).fetchall()
-        for name, _sql in self.triggers:
-            conn.execute(f'drop trigger "{name}"')
-        self.model, self.dim, self.batch = model, dim, batch
-        self.next_id = 1
-        self.rows: dict[str, list[tuple]] = {"articles": [], "passages": [], "sentences": []}
-
-    def add(self, entry: Entry) -> list[int]:
-        """Rows encoded as ``Store.add_article`` encodes them; returns the passage ids."""
-        a = entry.article
-        self.rows["articles"].append(
-            (
-                a.id,
-                a.key,
-                a.title,
-                a.path,
-                a.url,
-                a.published,
-                a.text,
-                a.content_hash,
-                a.comments_start,
-            )
-        )
-        ids = list(range(self.next_id, self.next_id + len(entry.passages)))
-        self.next_id += len(ids)
-        for pid, p, spans, vecs in zip(
-            ids, entry.passages, entry.spans, entry.sentence_vectors, strict=True
-        ):
-            self.rows["passages"].append((pid, a.id, p.start, p.end, p.kind, p.text, a.title))
-            self.rows["sentences"].append(
-                (pid, json.dumps(spans), np.asarray(vecs, dtype=np.float16).tobytes())
-            )
-        if len(self.rows["passages"]) >= self.batch:
-            self.flush()
-        return ids
-
-    def flush(self) -> None:
-        conn = self.store.conn
-        for table, rows in self.rows.items():
-            if rows:
-                marks = ",".join("?" * len(rows[0]))
-                conn.executemany(f"insert into {table} values ({marks})", rows)
-                rows.clear()
-
-    def finish(self) -> dict[str, float]:
-        """Fill the full-text index, restore the triggers, record the metadata; seconds taken."""
-        self.flush()
-        conn = self.store.conn
-        started = time.perf_counter()
-        conn.execute("insert into passages_fts(passages_fts) values ('rebuild')")
-        fts_s = time.perf_counter() - started
-        for _name, sql in self.triggers:
-            conn.execute(sql)
-        self.store.set_meta("model", self.model)
-        self.store.set_meta("dim", str(self.dim))
-        self.store.set_meta("last_passage_id", str(self.next_id - 1))
-        self.store.set_meta("updated_at", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-        self.store.set_meta("synthetic", "benchmarks/scale_corpus.py")
-        self.store.commit()
-        self.store.close()
-        return {"fts_s": round(fts_s, 1)}
-
-
 def write_database(
     path: Path, entries: Iterator[Entry], model: str, dim: int, passages: int
 ) -> tuple[np.ndarray, dict]:
@@ -312,19 +239,41 @@ def write_database(
     if path.exists():
         path.unlink()
     started = time.perf_counter()
-    writer = FastWriter(path, model, dim)
+    store = Store.open(path, scratch=True)  # the builder's schema: tables, FTS5 and its triggers
+    store.conn.execute("pragma journal_mode = off")  # a failed build is simply deleted
+    store.conn.execute("pragma cache_size = -262144")  # 256 MB
     vectors = np.empty((passages + 64, dim), dtype=np.float32)
     count = 0
-    for entry in entries:
-        ids = writer.add(entry)
-        if count + len(ids) > len(vectors):
-            vectors = np.concatenate([vectors, np.empty_like(vectors[: len(ids) + 64])])
-        vectors[count : count + len(ids)] = entry.passage_vectors
-        count += len(ids)
-    rows_s = time.perf_counter() - started
-    timings = writer.finish()
-    timings["rows_s"] = round(rows_s, 1)
-    timings["total_s"] = round(time.perf_counter() - started, 1)
+
+    def rows() -> Iterator[ArticleRows]:
+        nonlocal vectors, count
+        for entry in entries:
+            n = len(entry.passages)
+            if count + n > len(vectors):
+                vectors = np.concatenate([vectors, np.empty_like(vectors[: n + 64])])
+            vectors[count : count + n] = entry.passage_vectors
+            count += n
+            sentences = list(zip(entry.spans, entry.sentence_vectors, strict=True))
+            yield ArticleRows(entry.article, entry.passages, sentences)
+
+    try:
+        with store.full_text_deferred():
+            ids = store.add_articles(rows(), first_id=1)
+            rows_s = time.perf_counter() - started
+        fts_s = time.perf_counter() - started - rows_s
+        store.set_meta("model", model)
+        store.set_meta("dim", str(dim))
+        store.set_meta("last_passage_id", str(ids.stop - 1))
+        store.set_meta("updated_at", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        store.set_meta("synthetic", "benchmarks/scale_corpus.py")
+        store.commit()
+    finally:
+        store.close()
+    timings = {
+        "fts_s": round(fts_s, 1),
+        "rows_s": round(rows_s, 1),
+        "total_s": round(time.perf_counter() - started, 1),
+    }
     return vectors[:count], timings
 
 

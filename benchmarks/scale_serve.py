@@ -18,16 +18,14 @@ import dataclasses
 import json
 import re
 import statistics
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from bot.config import load_config
+from bot.services import Services
+from retrieval.evaluation import percentiles
 
-from bot.config import load_config  # noqa: E402
-from bot.services import Services  # noqa: E402
-from retrieval.evaluation import percentiles  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def memory_mb() -> dict[str, float]:

@@ -21,9 +21,13 @@ from pathlib import Path
 from bot.config import load_config
 from bot.services import Services
 from retrieval.engine import Answerer
-from retrieval.evaluation import contains_answer, squad_f1, squad_questions
-
-TUNING_ARTICLES = range(0, 24)
+from retrieval.evaluation import (
+    SQUAD_TUNING_ARTICLES,
+    contains_answer,
+    spread,
+    squad_f1,
+    squad_questions,
+)
 
 
 def main() -> None:
@@ -39,8 +43,7 @@ def main() -> None:
     answerer = Answerer(
         args.data / "eval" / "squad", services.embedder, services.config.retrieval, reader
     )
-    items = squad_questions(args.squad, TUNING_ARTICLES)
-    items = items[:: max(1, len(items) // args.limit)][: args.limit]
+    items = spread(squad_questions(args.squad, SQUAD_TUNING_ARTICLES), args.limit)
     rows: dict[str, list[dict[str, float]]] = defaultdict(list)
     for gold, question, answers in items:
         result = answerer.ask(question, k=1)

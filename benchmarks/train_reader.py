@@ -29,10 +29,9 @@ import numpy as np
 from bot.config import load_config
 from bot.services import Services
 from retrieval.engine import Answerer, read_passages
-from retrieval.evaluation import squad_f1, squad_questions
+from retrieval.evaluation import SQUAD_TUNING_ARTICLES, squad_f1, squad_questions
 from retrieval.reading import WEIGHTS
 
-TRAIN_ARTICLES = range(0, 24)
 STEPS = (-0.4, -0.2, -0.1, 0.1, 0.2, 0.4)
 
 
@@ -57,7 +56,7 @@ def main() -> None:
         args.data / "eval" / "squad", services.embedder, services.config.retrieval, reader
     )
     snap = answerer.snapshot()
-    items = squad_questions(args.squad, TRAIN_ARTICLES)[: args.limit]
+    items = squad_questions(args.squad, SQUAD_TUNING_ARTICLES)[: args.limit]
 
     questions: list[tuple[list[dict[str, float]], np.ndarray]] = []
     for number, (_gold, question, answers) in enumerate(items):

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from index.builder import Progress, update_index
+from index.builder import IndexRun, Progress, update_index
 from index.embedding import Embedder, load_embedder
 from index.errors import IndexNotBuilt, IngestError, QuotebotError
 from index.feeds import (
@@ -109,18 +109,17 @@ class Services:
     ) -> IndexSummary:
         """Add or update articles from ``paths``; ``prune`` drops articles whose files are gone."""
         with self._index_lock:
-            summary = update_index(
-                self.config.data_dir,
-                [Path(p) for p in paths],
+            run = IndexRun(
                 self.embedder,
                 chunking=self.config.chunking,
                 vectors=self.config.vectors,
                 ingest=self.config.ingest,
-                progress=progress,
+                parser=self.parser,
                 prune=prune,
                 rebuild=rebuild,
-                parser=self.parser,
+                progress=progress,
             )
+            summary = update_index(self.config.data_dir, [Path(p) for p in paths], run)
         if self._answerer is not None:
             self._answerer.refresh()
         return summary

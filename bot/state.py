@@ -20,6 +20,7 @@ from typing import Any
 
 import sqlite_utils
 
+from index.migrations import Step, migrate
 from retrieval.answers import Result
 
 PAGE_TTL_SECONDS = 7 * 24 * 3600  # results older than this can no longer be paged
@@ -48,7 +49,7 @@ def _migration_2(db: sqlite_utils.Database) -> None:
     db.table("pages").create_index(["created"])
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2]
+MIGRATIONS: list[Step] = [_migration_1, _migration_2]
 
 
 class BotState:
@@ -62,21 +63,7 @@ class BotState:
         self.db = sqlite_utils.Database(self._conn)
         self._lock = threading.Lock()
         self._clock = clock
-        self._migrate()
-
-    def _migrate(self) -> None:
-        """Apply numbered migrations past ``PRAGMA user_version``, each in one transaction."""
-        with self._lock:
-            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
-            for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
-                self._conn.execute("BEGIN")
-                try:
-                    migration(self.db)
-                    self._conn.execute(f"PRAGMA user_version = {number}")
-                except BaseException:
-                    self._conn.execute("ROLLBACK")
-                    raise
-                self._conn.execute("COMMIT")
+        migrate(self.db, MIGRATIONS)
 
     def close(self) -> None:
         self._conn.close()

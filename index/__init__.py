@@ -1,6 +1,6 @@
 """Ingestion and storage: articles in, passages with offsets, FTS5 and FAISS out."""
 
-from .builder import update_index
+from .builder import IndexRun, update_index
 from .embedding import Embedder, load_embedder
 from .errors import (
     IndexCorrupt,
@@ -16,6 +16,7 @@ __all__ = [
     "Embedder",
     "IndexCorrupt",
     "IndexNotBuilt",
+    "IndexRun",
     "IngestError",
     "ModelMismatch",
     "ModelMissing",

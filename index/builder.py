@@ -48,13 +48,31 @@ from .snapshot import (
     verify_file,
 )
 from .sources import iter_files, read_file
-from .store import Store
+from .store import ArticleRows, Store
 from .vectors import Vectors
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
 """Called as ``progress(stage, done, total)``; stages are "reading", "embedding", "saving"."""
+
+
+@dataclass(frozen=True)
+class IndexRun:
+    """How one index run embeds, chunks and reads, and what it may drop."""
+
+    embedder: Embedder
+    chunking: ChunkSettings = ChunkSettings()
+    vectors: VectorSettings = VectorSettings()
+    ingest: IngestSettings = IngestSettings()
+    parser: Parser | None = None  # each new passage's parse is stored too, for the answer reader
+    prune: bool = True  # drop articles whose files are gone
+    rebuild: bool = False  # start from an empty index, not from the served one
+    progress: Progress | None = None
+
+    def report(self, stage: str, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(stage, done, total)
 
 
 def writer_lock(data_dir: Path) -> AbstractContextManager[None]:
@@ -230,42 +248,21 @@ def _unique_id(doc: Document, taken: set[str]) -> str:
     return f"{base}-{hashlib.sha256(doc.key.encode()).hexdigest()[:6]}"
 
 
-def update_index(
-    data_dir: Path,
-    paths: list[Path],
-    embedder: Embedder,
-    chunking: ChunkSettings | None = None,
-    vectors: VectorSettings | None = None,
-    ingest: IngestSettings | None = None,
-    progress: Progress | None = None,
-    prune: bool = True,
-    rebuild: bool = False,
-    parser: Parser | None = None,
-) -> IndexSummary:
-    """Bring the index in ``data_dir`` up to date with the articles under ``paths``.
-
-    With a ``parser`` each new passage's parse is stored too, for the answer reader.
-    """
-    chunking = chunking or ChunkSettings()
-    vectors = vectors or VectorSettings()
-    ingest = ingest or IngestSettings()
+def update_index(data_dir: Path, paths: list[Path], run: IndexRun) -> IndexSummary:
+    """Bring the index in ``data_dir`` up to date with the articles under ``paths``."""
     started = time.perf_counter()
-    report = progress or (lambda stage, done, total: None)
     with write_errors(data_dir), writer_lock(data_dir):
         remove_stale(data_dir)
-        report("reading", 0, len(paths))
-        scan = _scan(paths, ingest)
-        summary = IndexSummary(skipped=scan.skipped)
-        old = None if rebuild else current_generation(data_dir)
+        run.report("reading", 0, len(paths))
+        scan = _scan(paths, run.ingest)
+        old = None if run.rebuild else current_generation(data_dir)
         gen = new_generation(data_dir)
         try:
-            changed = _build_generation(
-                old, gen, scan, embedder, chunking, vectors, prune, summary, report, parser
-            )
+            summary, changed = _build_generation(old, gen, scan, run)
             if changed:
-                report("saving", 0, 1)
+                run.report("saving", 0, 1)
                 publish(data_dir, gen)
-                report("saving", 1, 1)
+                run.report("saving", 1, 1)
             else:
                 shutil.rmtree(gen)
         except BaseException:
@@ -278,18 +275,12 @@ def update_index(
 
 
 def _build_generation(
-    old: Path | None,
-    gen: Path,
-    scan: _Scan,
-    embedder: Embedder,
-    chunking: ChunkSettings,
-    vector_settings: VectorSettings,
-    prune: bool,
-    summary: IndexSummary,
-    report: Progress,
-    parser: Parser | None = None,
-) -> bool:
-    """Fill ``gen`` from ``old`` plus the scanned documents; True when anything changed."""
+    old: Path | None, gen: Path, scan: _Scan, run: IndexRun
+) -> tuple[IndexSummary, bool]:
+    """Fill ``gen`` from ``old`` plus the scanned documents: what changed, and whether anything
+    did (if not, ``gen`` is left unfinished)."""
+    summary = IndexSummary(skipped=list(scan.skipped))
+    embedder = run.embedder
     old_vecs = None
     if old is not None:
         # Building on a damaged generation would copy the damage into a freshly checksummed one.
@@ -313,7 +304,7 @@ def _build_generation(
         wrong = store.mismatch(embedder.name, embedder.dim)
         if store.get_meta("model") is not None and wrong is not None:
             raise ModelMismatch(f"{wrong[1]}: run `quotebot index --rebuild PATH...`")
-        vecs = old_vecs if old_vecs is not None else Vectors.empty(embedder.dim, vector_settings)
+        vecs = old_vecs if old_vecs is not None else Vectors.empty(embedder.dim, run.vectors)
 
         existing = store.articles_by_key()
         taken = store.article_ids()
@@ -326,7 +317,7 @@ def _build_generation(
             seen.add(doc.key)
             prior = existing.get(doc.key)
             ident = prior[0] if prior else _unique_id(doc, taken)
-            article = make_article(doc, ident, chunking)
+            article = make_article(doc, ident, run.chunking)
             if not article.text.strip():
                 summary.skipped.append(Skipped(doc.key, "nothing left after removing boilerplate"))
                 continue
@@ -341,13 +332,12 @@ def _build_generation(
             (key, ident)
             for key, (ident, _h, path) in existing.items()
             if key not in seen
-            and prune
+            and run.prune
             and path is not None
             and (not Path(path).exists() or (path in scan.whole_files and "#" in key))
         ]
-        if not todo and not gone and vecs.matches(vector_settings):
-            store.close()
-            return False
+        if not todo and not gone and vecs.matches(run.vectors):
+            return summary, False
 
         removed: list[int] = []  # removed together: an HNSW graph is rebuilt once per update
         for _key, ident in gone:
@@ -358,8 +348,8 @@ def _build_generation(
                 removed += store.delete_article(article.id)
         vecs.remove(removed)
 
-        _embed_and_store(store, vecs, todo, embedder, chunking, summary, report, parser)
-        vecs = vecs.fit(vector_settings)  # kind or size changed: retrain or convert
+        summary.passages_embedded = _embed_and_store(store, vecs, todo, run)
+        vecs = vecs.fit(run.vectors)  # kind or size changed: retrain or convert
         store.set_meta("model", embedder.name)
         store.set_meta("dim", str(embedder.dim))
         store.set_meta("updated_at", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
@@ -367,20 +357,12 @@ def _build_generation(
         vecs.save(gen / VECTORS_FILE)
     finally:
         store.close()
-    return True
+    return summary, True
 
 
-def _embed_and_store(
-    store: Store,
-    vecs: Vectors,
-    articles: list[Article],
-    embedder: Embedder,
-    chunking: ChunkSettings,
-    summary: IndexSummary,
-    report: Progress,
-    parser: Parser | None = None,
-) -> None:
-    planned = [(a, chunk(a.id, a.text, a.comments_start, chunking)) for a in articles]
+def _embed_and_store(store: Store, vecs: Vectors, articles: list[Article], run: IndexRun) -> int:
+    """Chunk, embed (and parse) ``articles`` into ``store`` and ``vecs``; the passages embedded."""
+    planned = [(a, chunk(a.id, a.text, a.comments_start, run.chunking)) for a in articles]
     texts: list[str] = []
     spans: list[list[tuple[int, int]]] = []  # each passage's sentences, into article.text
     local: list[list[tuple[int, int]]] = []  # the same, into the embedded text
@@ -397,34 +379,38 @@ def _embed_and_store(
     def tick(n: int) -> None:
         nonlocal done
         done += n
-        report("embedding", done, total)
+        run.report("embedding", done, total)
 
     def tick_parse(n: int) -> None:
         nonlocal done
         done += n
-        report("parsing", done, total)
+        run.report("parsing", done, total)
 
-    report("embedding", 0, total)
-    matrix, sentence_vecs = embedder.encode_passages(texts, local, progress=tick)
+    run.report("embedding", 0, total)
+    matrix, sentence_vecs = run.embedder.encode_passages(texts, local, progress=tick)
     parses = None
-    if parser is not None:
+    if run.parser is not None:
         done = 0
-        report("parsing", 0, total)
+        run.report("parsing", 0, total)
         texts = [p.text for _, ps in planned for p in ps]
-        parses = [p.to_json() for p in parser.parse(texts, progress=tick_parse)]
+        parses = [p.to_json() for p in run.parser.parse(texts, progress=tick_parse)]
     next_id = store.max_passage_id() + 1
     row = 0
     for article, passages in planned:
         rows = range(row, row + len(passages))
-        ids = store.add_article(
-            article,
-            passages,
+        ids = store.add_articles(
+            [
+                ArticleRows(
+                    article,
+                    passages,
+                    [(spans[r], sentence_vecs[r]) for r in rows],
+                    None if parses is None else parses[row : row + len(passages)],
+                )
+            ],
             next_id,
-            [(spans[r], sentence_vecs[r]) for r in rows],
-            None if parses is None else parses[row : row + len(passages)],
         )
-        vecs.add(ids, matrix[row : row + len(passages)])
+        vecs.add(list(ids), matrix[row : row + len(passages)])
         row += len(passages)
         next_id += len(passages)
     store.set_meta("last_passage_id", str(next_id - 1))
-    summary.passages_embedded = total
+    return total

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,13 +13,76 @@ from typing import Any
 import numpy as np
 import sqlite_utils
 
+from . import migrations
 from .errors import IndexCorrupt
 from .records import Article, Passage
 from .text import fts_query, fts_words
 
-SCHEMA_VERSION = 2
 REQUIRED_TABLES = frozenset(["meta", "articles", "passages", "sentences", "passages_fts"])
 
+
+def _create(db: sqlite_utils.Database) -> None:
+    """Version 1: articles, passages, their sentence vectors, full text and metadata."""
+    db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+    db["articles"].create(
+        {
+            "id": str,
+            "key": str,
+            "title": str,
+            "path": str,
+            "url": str,
+            "published": str,
+            "text": str,
+            "content_hash": str,
+            "comments_start": int,
+        },
+        pk="id",
+        if_not_exists=True,
+    )
+    db["articles"].create_index(["key"], unique=True, if_not_exists=True)
+    db["passages"].create(
+        {
+            "id": int,
+            "article_id": str,
+            "start": int,
+            "end": int,
+            "kind": str,
+            "text": str,
+            "title": str,
+        },
+        pk="id",
+        foreign_keys=[("article_id", "articles", "id")],
+        if_not_exists=True,
+    )
+    db["passages"].create_index(["article_id"], if_not_exists=True)
+    # Sentence spans (article offsets) and their vectors, fp16, computed at index time so
+    # that choosing the sentences to quote costs no model call at question time.
+    db["sentences"].create(
+        {"passage_id": int, "spans": str, "vectors": bytes},
+        pk="passage_id",
+        foreign_keys=[("passage_id", "passages", "id")],
+        if_not_exists=True,
+    )
+    db["passages"].enable_fts(
+        ["text", "title"],
+        tokenize="porter unicode61 remove_diacritics 2",
+        create_triggers=True,
+        replace=True,
+    )
+
+
+def _add_parses(db: sqlite_utils.Database) -> None:
+    """Version 2: each passage's spaCy parse (index/parsing.py), so that finding the answer span
+    costs no parsing at question time. Optional: a passage without one is parsed then."""
+    db["parses"].create(
+        {"passage_id": int, "parse": str},
+        pk="passage_id",
+        foreign_keys=[("passage_id", "passages", "id")],
+        if_not_exists=True,
+    )
+
+
+MIGRATIONS: list[migrations.Step] = [_create, _add_parses]
 
 
 @dataclass(frozen=True)
@@ -61,6 +125,37 @@ class PassageRow:
 class SentenceVectors:
     spans: list[tuple[int, int]]
     vectors: np.ndarray
+
+
+@dataclass(frozen=True)
+class ArticleRows:
+    """An article as ``Store.add_articles`` writes it: its passages, each passage's sentence
+    spans (article offsets) with their vectors, and each passage's parse (JSON) when parsed."""
+
+    article: Article
+    passages: Sequence[Passage]
+    sentences: Sequence[tuple[Sequence[tuple[int, int]], np.ndarray]]
+    parses: Sequence[str] | None = None
+
+
+# The columns ``add_articles`` fills, in the order of its rows (quoted: "key" and "end" are SQL).
+_COLUMNS = {
+    "articles": (
+        "id",
+        "key",
+        "title",
+        "path",
+        "url",
+        "published",
+        "text",
+        "content_hash",
+        "comments_start",
+    ),
+    "passages": ("id", "article_id", "start", "end", "kind", "text", "title"),
+    "sentences": ("passage_id", "spans", "vectors"),
+    "parses": ("passage_id", "parse"),
+}
+_BATCH = 20_000  # passages per executemany: a million-passage load stays in bounded memory
 
 
 class Store:
@@ -118,65 +213,9 @@ class Store:
             raise IndexCorrupt(f"not a quotebot index: no table {', '.join(missing)}")
 
     def migrate(self) -> None:
-        """Create the schema; numbered steps so that later versions can upgrade old files."""
-        version = int(self.get_meta("schema_version") or 0)
-        if version < 1:
-            self.db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
-            self.db["articles"].create(
-                {
-                    "id": str,
-                    "key": str,
-                    "title": str,
-                    "path": str,
-                    "url": str,
-                    "published": str,
-                    "text": str,
-                    "content_hash": str,
-                    "comments_start": int,
-                },
-                pk="id",
-                if_not_exists=True,
-            )
-            self.db["articles"].create_index(["key"], unique=True, if_not_exists=True)
-            self.db["passages"].create(
-                {
-                    "id": int,
-                    "article_id": str,
-                    "start": int,
-                    "end": int,
-                    "kind": str,
-                    "text": str,
-                    "title": str,
-                },
-                pk="id",
-                foreign_keys=[("article_id", "articles", "id")],
-                if_not_exists=True,
-            )
-            self.db["passages"].create_index(["article_id"], if_not_exists=True)
-            # Sentence spans (article offsets) and their vectors, fp16, computed at index time so
-            # that choosing the sentences to quote costs no model call at question time.
-            self.db["sentences"].create(
-                {"passage_id": int, "spans": str, "vectors": bytes},
-                pk="passage_id",
-                foreign_keys=[("passage_id", "passages", "id")],
-                if_not_exists=True,
-            )
-            self.db["passages"].enable_fts(
-                ["text", "title"],
-                tokenize="porter unicode61 remove_diacritics 2",
-                create_triggers=True,
-                replace=True,
-            )
-        if version < 2:
-            # Each passage's spaCy parse (index/parsing.py), so that finding the answer span
-            # costs no parsing at question time. Optional: a passage without one is parsed then.
-            self.db["parses"].create(
-                {"passage_id": int, "parse": str},
-                pk="passage_id",
-                foreign_keys=[("passage_id", "passages", "id")],
-                if_not_exists=True,
-            )
-        self.set_meta("schema_version", str(SCHEMA_VERSION))
+        """Create the schema, or upgrade an older file's, one numbered step at a time."""
+        # files written before the version moved to user_version kept it in meta
+        migrations.migrate(self.db, MIGRATIONS, legacy=int(self.get_meta("schema_version") or 0))
 
     # -- metadata --------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
@@ -229,53 +268,65 @@ class Store:
         self.conn.execute("delete from articles where id = ?", [article_id])
         return ids
 
-    def add_article(
-        self,
-        article: Article,
-        passages: Sequence[Passage],
-        first_id: int,
-        sentences: Sequence[tuple[list[tuple[int, int]], np.ndarray]],
-        parses: Sequence[str] | None = None,
-    ) -> list[int]:
-        self.db["articles"].insert(
-            {
-                "id": article.id,
-                "key": article.key,
-                "title": article.title,
-                "path": article.path,
-                "url": article.url,
-                "published": article.published,
-                "text": article.text,
-                "content_hash": article.content_hash,
-                "comments_start": article.comments_start,
-            },
-        )
-        ids = list(range(first_id, first_id + len(passages)))
-        self.db["passages"].insert_all(
-            {
-                "id": pid,
-                "article_id": article.id,
-                "start": p.start,
-                "end": p.end,
-                "kind": p.kind,
-                "text": p.text,
-                "title": article.title,
-            }
-            for pid, p in zip(ids, passages, strict=True)
-        )
-        self.db["sentences"].insert_all(
-            {
-                "passage_id": pid,
-                "spans": json.dumps(spans),
-                "vectors": np.asarray(vecs, dtype=np.float16).tobytes(),
-            }
-            for pid, (spans, vecs) in zip(ids, sentences, strict=True)
-        )
-        if parses is not None:
-            self.db["parses"].insert_all(
-                {"passage_id": pid, "parse": parse} for pid, parse in zip(ids, parses, strict=True)
+    def add_articles(self, rows: Iterable[ArticleRows], first_id: int) -> range:
+        """Write articles with their passages, sentence vectors and parses; passage ids count
+        up from ``first_id``. Returns the ids given. The one writer of these rows: the builder
+        and bulk loads (benchmarks/scale_corpus.py) encode them alike through it."""
+        batch: dict[str, list[tuple[Any, ...]]] = {table: [] for table in _COLUMNS}
+        next_id = first_id
+        for item in rows:
+            a = item.article
+            batch["articles"].append(
+                (
+                    a.id,
+                    a.key,
+                    a.title,
+                    a.path,
+                    a.url,
+                    a.published,
+                    a.text,
+                    a.content_hash,
+                    a.comments_start,
+                )
             )
-        return ids
+            ids = range(next_id, next_id + len(item.passages))
+            for pid, p, (spans, vecs) in zip(ids, item.passages, item.sentences, strict=True):
+                batch["passages"].append((pid, a.id, p.start, p.end, p.kind, p.text, a.title))
+                batch["sentences"].append(
+                    (pid, json.dumps(spans), np.asarray(vecs, dtype=np.float16).tobytes())
+                )
+            if item.parses is not None:
+                batch["parses"].extend(zip(ids, item.parses, strict=True))
+            next_id = ids.stop
+            if len(batch["passages"]) >= _BATCH:
+                self._insert(batch)
+        self._insert(batch)
+        return range(first_id, next_id)
+
+    def _insert(self, batch: dict[str, list[tuple[Any, ...]]]) -> None:
+        for table, rows in batch.items():  # articles first: passages point at them
+            if rows:
+                columns = ", ".join(f'"{c}"' for c in _COLUMNS[table])
+                marks = ", ".join("?" * len(_COLUMNS[table]))
+                self.conn.executemany(f"insert into {table} ({columns}) values ({marks})", rows)
+                rows.clear()
+
+    @contextmanager
+    def full_text_deferred(self) -> Iterator[None]:
+        """Passages written inside are indexed for full text once, on leaving, not by a trigger
+        per row: much faster for a bulk load into a new file, but the rebuild reads every
+        passage, so not for a few articles added to a large index."""
+        triggers = self.conn.execute(
+            "select name, sql from sqlite_master where type = 'trigger' and tbl_name = 'passages'"
+        ).fetchall()
+        for name, _sql in triggers:
+            self.conn.execute(f'drop trigger "{name}"')
+        try:
+            yield
+            self.conn.execute("insert into passages_fts(passages_fts) values ('rebuild')")
+        finally:
+            for _name, sql in triggers:
+                self.conn.execute(sql)
 
     def max_passage_id(self) -> int:
         row = self.conn.execute("select max(id) from passages").fetchone()

@@ -1,7 +1,9 @@
 """Quality figures through the same code path users hit: BEIR, SQuAD and QA jsonl files.
 
 BEIR and SQuAD corpora are indexed into their own data directories (incrementally, so a second
-run re-embeds nothing); QA files such as news-dev are asked against the served index.
+run re-embeds nothing); QA files such as news-dev are asked against the served index. The
+dataset readers, the SQuAD article split, the question sampling and the percentiles are public:
+`quotebot eval` and the scripts under benchmarks/ pick and score questions through them alone.
 """
 
 from __future__ import annotations
@@ -17,9 +19,24 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
-from .engine import Answerer
+from .answers import Result
+
+T = TypeVar("T")
+
+# SQuAD v1.1 dev articles (file order): the reader and the thresholds are fitted on the first 24;
+# the figures reported in docs/benchmarks.md come from the other 24, never used for fitting.
+SQUAD_TUNING_ARTICLES = range(0, 24)
+SQUAD_REPORTED_ARTICLES = range(24, 48)
+
+
+class Answering(Protocol):
+    """What the evaluations call: quotebot's ``Answerer``, or a peer of benchmarks/compare.py."""
+
+    def ask(self, question: str, k: int = 3) -> Result: ...
+
+    def search_articles(self, question: str, limit: int = 100) -> list[tuple[str, float]]: ...
 
 
 # -- metrics (pure) ------------------------------------------------------------------------------
@@ -54,28 +71,48 @@ def contains_answer(quote: str, answers: Iterable[str]) -> bool:
     return any(normalize_answer_text(a) in q for a in answers if a)
 
 
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (``q`` in 0..1): the smallest value with a share ``q`` at or
+    below it. The one definition behind every latency figure."""
+    if not values:
+        raise ValueError("no values to take a percentile of")
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1))]
+
+
 def percentiles(ms: Sequence[float]) -> dict[str, float]:
     if not ms:
         return {}
-    ordered = sorted(ms)
-
-    def pick(p: float) -> float:
-        return round(ordered[min(len(ordered) - 1, math.ceil(p * len(ordered)) - 1)], 2)
-
     return {
-        "p50_ms": pick(0.50),
-        "p95_ms": pick(0.95),
-        "p99_ms": pick(0.99),
-        "mean_ms": round(statistics.fmean(ordered), 2),
+        "p50_ms": round(percentile(ms, 0.50), 2),
+        "p95_ms": round(percentile(ms, 0.95), 2),
+        "p99_ms": round(percentile(ms, 0.99), 2),
+        "mean_ms": round(statistics.fmean(ms), 2),
     }
 
 
-def _open_text(path: Path) -> Any:
+def spread(items: Sequence[T], limit: int | None) -> list[T]:
+    """At most ``limit`` items evenly spaced over ``items`` (all without a limit), so that a
+    sample of questions reaches every article, not only the first ones."""
+    if not limit:
+        return list(items)
+    return list(items[:: max(1, len(items) // limit)][:limit])
+
+
+# -- dataset files -------------------------------------------------------------------------------
+def open_text(path: Path) -> Any:
+    """A text file, or its gzip-compressed form when the name ends in .gz."""
     return (
         gzip.open(path, "rt", encoding="utf-8")
         if path.suffix == ".gz"
         else path.open(encoding="utf-8")
     )
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """The rows of a JSONL file (.gz too), blank lines left out."""
+    with open_text(path) as fh:
+        return [json.loads(line) for line in fh if line.strip()]
 
 
 def _find(folder: Path, stem: str) -> Path:
@@ -94,31 +131,39 @@ def beir_corpus(folder: Path) -> Path:
     return _find(folder, "corpus.jsonl")
 
 
-def evaluate_beir(
-    answerer: Answerer, folder: Path, split: str = "test", limit: int | None = None
-) -> dict[str, Any]:
-    """nDCG@10 and Recall@100 of article ranking over ``qrels-<split>.tsv``."""
-    with _open_text(_find(folder, "queries.jsonl")) as fh:
-        queries = {q["_id"]: q["text"] for q in map(json.loads, fh)}
+def beir_questions(
+    folder: Path, split: str = "test", limit: int | None = None
+) -> list[tuple[str, str, dict[str, int]]]:
+    """(query id, query, graded relevant documents) of the queries ``qrels-<split>.tsv``
+    judges, by query id; the first ``limit`` of them."""
+    queries = {q["_id"]: q["text"] for q in read_jsonl(_find(folder, "queries.jsonl"))}
     qrels: dict[str, dict[str, int]] = {}
     with (folder / f"qrels-{split}.tsv").open(newline="") as fh:
         for row in list(csv.reader(fh, delimiter="\t"))[1:]:
             qrels.setdefault(row[0], {})[row[1]] = int(row[2])
     ids = sorted(qrels)[:limit] if limit else sorted(qrels)
+    return [(qid, queries[qid], qrels[qid]) for qid in ids]
+
+
+def evaluate_beir(
+    answerer: Answering, folder: Path, split: str = "test", limit: int | None = None
+) -> dict[str, Any]:
+    """nDCG@10 and Recall@100 of article ranking over ``qrels-<split>.tsv``."""
+    items = beir_questions(folder, split, limit)
     ndcg, recall, times, ask_times = [], [], [], []
-    for qid in ids:
+    for _qid, query, relevant in items:
         t = time.perf_counter()
-        ranked = [doc for doc, _ in answerer.search_articles(queries[qid], limit=100)]
+        ranked = [doc for doc, _ in answerer.search_articles(query, limit=100)]
         times.append((time.perf_counter() - t) * 1000)
-        ndcg.append(ndcg_at_k(ranked, qrels[qid], 10))
-        recall.append(recall_at_k(ranked, qrels[qid], 100))
+        ndcg.append(ndcg_at_k(ranked, relevant, 10))
+        recall.append(recall_at_k(ranked, relevant, 100))
         t = time.perf_counter()
-        answerer.ask(queries[qid])
+        answerer.ask(query)
         ask_times.append((time.perf_counter() - t) * 1000)
     return {
         "dataset": folder.name,
         "split": split,
-        "queries": len(ids),
+        "queries": len(items),
         "ndcg@10": round(statistics.fmean(ndcg), 4),
         "recall@100": round(statistics.fmean(recall), 4),
         "search_latency": percentiles(times),
@@ -131,10 +176,16 @@ def is_squad(path: Path) -> bool:
     return path.is_file() and path.name.endswith((".json", ".json.gz"))
 
 
+def squad_articles(path: Path) -> list[dict[str, Any]]:
+    """The articles of a SQuAD v1.1 file (.json or .json.gz), in file order."""
+    with open_text(path) as fh:
+        data: list[dict[str, Any]] = json.load(fh)["data"]
+    return data
+
+
 def squad_paragraphs(path: Path, out: Path) -> Path:
     """Write SQuAD paragraphs as a JSONL corpus (id = paragraph position, title = article)."""
-    with _open_text(path) as fh:
-        data = json.load(fh)["data"]
+    data = squad_articles(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
     with tmp.open("w", encoding="utf-8") as fh:
@@ -181,11 +232,9 @@ def squad_questions(path: Path, articles: range | None = None) -> list[tuple[str
     Paragraph ids count over the whole file, as ``squad_paragraphs`` writes them, so that a
     subset of questions is asked against every paragraph.
     """
-    with _open_text(path) as fh:
-        data = json.load(fh)["data"]
     items = []
     n = 0
-    for number, article in enumerate(data):
+    for number, article in enumerate(squad_articles(path)):
         for para in article["paragraphs"]:
             if articles is None or number in articles:
                 items.extend(
@@ -197,13 +246,11 @@ def squad_questions(path: Path, articles: range | None = None) -> list[tuple[str
 
 
 def evaluate_squad(
-    answerer: Answerer, path: Path, limit: int | None = None, articles: range | None = None
+    answerer: Answering, path: Path, limit: int | None = None, articles: range | None = None
 ) -> dict[str, Any]:
     """Paragraph Recall@1/@5 and MRR@10, how often the top quote holds a gold answer, and the
     exact match and F1 of its bold span against the gold answers."""
-    items = squad_questions(path, articles)
-    if limit:
-        items = items[:: max(1, len(items) // limit)][:limit]  # spread over all articles
+    items = spread(squad_questions(path, articles), limit)
     r1, r5, mrr, hit, em, f1, times = [], [], [], [], [], [], []
     for gold, question, answers in items:
         t = time.perf_counter()
@@ -232,16 +279,14 @@ def evaluate_squad(
 
 
 # -- QA jsonl (news-dev) -------------------------------------------------------------------------
-def evaluate_qa(answerer: Answerer, path: Path, k: int = 3, pages: int = 3) -> dict[str, Any]:
+def evaluate_qa(answerer: Answering, path: Path, k: int = 3, pages: int = 3) -> dict[str, Any]:
     """Top-1/top-k answer hits, source hits and abstention on a news-dev style file.
 
     The bot shows ``k`` answers a page over ``pages`` pages: answers past the first page are
     asked for as the bot does, and counted on topic when they hold a gold answer or come from a
     gold source (a reply whose later pages are unrelated disappoints).
     """
-    rows = [
-        json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
-    ]
+    rows = read_jsonl(path)
     top1 = topk = src = answerable = abstain_ok = unanswerable = 0
     span_ok = span_wrong = false_idk = later = later_on_topic = 0
     misses, times = [], []
@@ -270,14 +315,12 @@ def evaluate_qa(answerer: Answerer, path: Path, k: int = 3, pages: int = 3) -> d
             else:
                 span_wrong += 1
         gold = tuple(row.get("sources", []))
-        src += bool(gold) and any(
-            _is_source(s, gold) for a in result.answers[:k] for s in a.sources
-        )
+        src += bool(gold) and any(is_source(s, gold) for a in result.answers[:k] for s in a.sources)
         if pages > 1:
             for a in answerer.ask(row["question"], k=k * pages).answers[k:]:
                 later += 1
                 later_on_topic += contains_answer(a.quote, row["answers"]) or any(
-                    _is_source(s, gold) for s in a.sources
+                    is_source(s, gold) for s in a.sources
                 )
         if not anywhere:
             misses.append(row["question"])
@@ -299,6 +342,6 @@ def evaluate_qa(answerer: Answerer, path: Path, k: int = 3, pages: int = 3) -> d
     }
 
 
-def _is_source(source: Any, gold: tuple[str, ...]) -> bool:
+def is_source(source: Any, gold: tuple[str, ...]) -> bool:
     """A gold source is an article id (JSONL corpora) or a file name prefix (news-dev)."""
     return source.id in gold or Path(source.path or source.id).name.startswith(gold)

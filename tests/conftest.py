@@ -77,22 +77,22 @@ def real_embedder():
 @pytest.fixture(scope="session")
 def news_data(tmp_path_factory, real_embedder) -> Path:
     """A data directory indexed from the real news corpus with the real model."""
-    from index.builder import update_index
+    from index.builder import IndexRun, update_index
 
     data = tmp_path_factory.mktemp("news-data")
-    update_index(data, [NEWS], real_embedder)
+    update_index(data, [NEWS], IndexRun(real_embedder))
     return data
 
 
 @pytest.fixture(scope="session")
 def reuters_answerer(tmp_path_factory, real_embedder):
     """An answerer over the 50 dated Reuters stories, indexed with the real model."""
-    from index.builder import update_index
+    from index.builder import IndexRun, update_index
     from retrieval.engine import Answerer
     from retrieval.settings import RetrievalSettings
 
     data = tmp_path_factory.mktemp("reuters-data")
-    update_index(data, [REUTERS], real_embedder)
+    update_index(data, [REUTERS], IndexRun(real_embedder))
     return Answerer(data, real_embedder, RetrievalSettings())
 
 
@@ -154,7 +154,8 @@ def running_site() -> Iterator[Site]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     state.base = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # serve_forever checks for shutdown every poll_interval: 0.5 s by default, paid by every test
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield state

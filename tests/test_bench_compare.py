@@ -7,14 +7,14 @@ import pytest
 from benchmarks.compare import BEGIN, END, SECTION, splice
 from benchmarks.compare_report import ratio, render, render_latency
 from benchmarks.peers import Doc, PeerAnswerer, tune_threshold
-from index.builder import update_index
+from index.builder import IndexRun, update_index
 from retrieval.engine import Answerer
 from retrieval.settings import RetrievalSettings
 from tests.conftest import NEWS
 
 
 def test_every_answer_stage_is_timed(tmp_path, fake_embedder):
-    update_index(tmp_path, [NEWS], fake_embedder)
+    update_index(tmp_path, [NEWS], IndexRun(fake_embedder))
     answerer = Answerer(tmp_path, fake_embedder, RetrievalSettings(highlight=False))
     result = answerer.ask("Who disavowed Macron's statement about ground troops?")
     assert not result.abstained

@@ -18,15 +18,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e.harness import (
+from e2e.harness import BotThread
+
+from benchmarks.emulator import (
     EMULATOR_BOT_ID,
     EMULATOR_BOT_NAME,
-    BotThread,
     Emulator,
     EmulatorRequest,
     emulator_available,
 )
-
 from bot.handlers import ERROR_REPLY
 
 pytestmark = pytest.mark.e2e
@@ -214,18 +214,22 @@ def test_group_chatter_is_ignored_but_ask_and_mentions_are_answered(live: Live) 
         entities=[{"type": "mention", "offset": 0, "length": len(EMULATOR_BOT_NAME) + 1}],
     )
     em.send_text(CAROL, f"/ask@{EMULATOR_BOT_NAME} What did Le Monde report?", GROUP, "supergroup")
-    replies = em.wait_for(
-        lambda: len(live.group_replies()) >= 3 and live.group_replies(), 90, "three group replies"
+    em.wait_for(lambda: len(live.group_replies()) >= 3, 90, "three group replies")
+    # the answer to one more /ask, sent after those replies, is the signal: a wrong reply to the
+    # chatter, handled long before it, would be there by then
+    em.send_text(
+        CAROL, "/ask Who disavowed Macron's statement about ground troops?", GROUP, "supergroup"
     )
-    time.sleep(1.0)  # give a wrong reply to the chatter time to show up
-    replies = live.group_replies()
-    assert len(replies) == 3
+    replies = em.wait_for(
+        lambda: len(live.group_replies()) >= 4 and live.group_replies(), 60, "a fourth group reply"
+    )
+    assert len(replies) == 4
     asked = {u["messageId"]: u["message"]["text"] for u in em.user_messages(GROUP)}
     chatter_id = next(i for i, t in asked.items() if t.startswith("did anyone"))
     replied_to = {_reply_id(r) for r in replies}
     assert chatter_id not in replied_to
     assert replied_to == set(asked) - {chatter_id}
-    assert sum("NATO officials" in r["message"]["text"] for r in replies) >= 2
+    assert sum("NATO officials" in r["message"]["text"] for r in replies) >= 3
 
 
 def _reply_id(stored: dict[str, Any]) -> int:
@@ -375,6 +379,7 @@ def test_sources_lists_every_article_in_whole_lines_with_paging(live: Live) -> N
 HOLD = "[hold] "  # questions starting with this wait until the test releases them
 DAVE, ERIN, FRANK = 1101, 1102, 1103
 MACRON_QUESTION = "Who disavowed Macron's statement about ground troops?"
+OTHER_QUESTION = "Which countries reactivated talks on sending troops?"  # another answer
 # the bot's re-send delays, shorter than production's SEND_RETRY_DELAYS_S to keep the tests quick
 RETRY_DELAYS_S = (0.25, 0.5, 1.0, 2.0, 4.0)
 
@@ -429,9 +434,13 @@ def test_flood_control_and_dropped_connections_are_retried_and_delivered_once(
     em.send_text(DAVE, MACRON_QUESTION)
     em.wait_for(lambda: flaky.replies(DAVE), 60, "the answer despite the faults")
     elapsed = time.monotonic() - started
-    time.sleep(1.5)  # a duplicate would show up by now
-    replies = flaky.replies(DAVE)
-    assert len(replies) == 1 and "NATO officials" in replies[0]
+    # the answer to a second question is the signal: a duplicate of the first would come before it
+    em.send_text(DAVE, OTHER_QUESTION)
+    replies = em.wait_for(
+        lambda: len(flaky.replies(DAVE)) >= 2 and flaky.replies(DAVE), 60, "a second answer"
+    )
+    assert len(replies) == 2 and "NATO officials" in replies[0]
+    assert replies[1] != replies[0]  # the second question's own answer, not the first again
     queued, met = em.faults()
     assert queued["sendMessage"] == []
     assert [m["fault"] for m in met if m["method"] == "sendMessage"] == ["429", "drop", "drop"]
@@ -483,8 +492,12 @@ def test_the_bot_survives_a_restart_of_the_bot_api_and_loses_no_answer(
     # polling recovered too: a question sent to the new emulator is answered
     em.send_text(FRANK, "What did Le Monde report?")
     em.wait_for(lambda: len(flaky.replies(FRANK)) == 2, 60, "an answer after the restart")
-    time.sleep(1.0)
-    assert len(flaky.replies(FRANK)) == 2
+    # the answer to a third question is the signal: a duplicate of either would come before it
+    em.send_text(FRANK, OTHER_QUESTION)
+    replies = em.wait_for(
+        lambda: len(flaky.replies(FRANK)) >= 3 and flaky.replies(FRANK), 60, "a third answer"
+    )
+    assert len(replies) == 3 and len(set(replies)) == 3  # three questions, three answers
     assert flaky.bot.thread.is_alive() and flaky.bot.error is None
     assert not [r for r in caplog.records if "failed for good" in r.getMessage()]
 

@@ -9,7 +9,7 @@ import sqlite3
 import numpy as np
 import pytest
 
-from index.builder import update_index, writer_lock
+from index.builder import IndexRun, update_index, writer_lock
 from index.errors import IndexBusy, IndexCorrupt, IndexNotBuilt, ModelMismatch
 from index.snapshot import current_generation, generations, open_snapshot
 from retrieval.engine import Answerer
@@ -41,11 +41,11 @@ def corpus(tmp_path):
 
 def test_first_run_adds_everything_and_second_run_embeds_nothing(tmp_path, corpus, fake_embedder):
     data = tmp_path / "data"
-    first = update_index(data, [corpus], fake_embedder)
+    first = update_index(data, [corpus], IndexRun(fake_embedder))
     assert sorted(first.added) == ["a", "b", "one", "two"] and first.passages_embedded > 0
     before = fake_embedder.documents
     gen = current_generation(data)
-    second = update_index(data, [corpus], fake_embedder)
+    second = update_index(data, [corpus], IndexRun(fake_embedder))
     assert sorted(second.unchanged) == ["a", "b", "one", "two"]
     assert not (second.added or second.updated or second.removed)
     assert fake_embedder.documents == before  # nothing re-embedded
@@ -54,14 +54,14 @@ def test_first_run_adds_everything_and_second_run_embeds_nothing(tmp_path, corpu
 
 def test_changed_new_and_removed_articles(tmp_path, corpus, fake_embedder):
     data = tmp_path / "data"
-    update_index(data, [corpus], fake_embedder)
+    update_index(data, [corpus], IndexRun(fake_embedder))
     _write(corpus, "one.txt", "Troop talks\nFrance and the UK agreed on training missions.")
     _write(corpus, "three.txt", "New\nA brand new article about ceasefires.")
     (corpus / "two.md").unlink()
     (corpus / "feed.jsonl").write_text(
         json.dumps({"id": "a", "title": "Feed a", "text": "Feed item a about tanks."})
     )
-    summary = update_index(data, [corpus], fake_embedder)
+    summary = update_index(data, [corpus], IndexRun(fake_embedder))
     assert summary.updated == ["one"] and summary.added == ["three"]
     assert sorted(summary.removed) == ["b", "two"] and summary.unchanged == ["a"]
     snap = open_snapshot(data)
@@ -78,14 +78,14 @@ def test_changed_new_and_removed_articles(tmp_path, corpus, fake_embedder):
 
 def test_unreadable_file_is_skipped_and_named_and_the_rest_indexed(tmp_path, corpus, fake_embedder):
     (corpus / "broken.txt").write_bytes(b"\xff\xfe\x00\x00garbage")
-    summary = update_index(tmp_path / "data", [corpus], fake_embedder)
+    summary = update_index(tmp_path / "data", [corpus], IndexRun(fake_embedder))
     assert [s.source.endswith("broken.txt") for s in summary.skipped] == [True]
     assert len(summary.added) == 4
 
 
 def test_crash_during_indexing_leaves_the_served_index_intact(tmp_path, corpus, fake_embedder):
     data = tmp_path / "data"
-    update_index(data, [corpus], fake_embedder)
+    update_index(data, [corpus], IndexRun(fake_embedder))
     answerer = Answerer(data, fake_embedder, SETTINGS)
     before = answerer.ask("Storm Shadow missiles").to_json()
     served = current_generation(data)
@@ -96,30 +96,30 @@ def test_crash_during_indexing_leaves_the_served_index_intact(tmp_path, corpus, 
 
     _write(corpus, "three.txt", "New\nSomething else entirely.")
     with pytest.raises(RuntimeError, match="power cut"):
-        update_index(data, [corpus], Exploding())
+        update_index(data, [corpus], IndexRun(Exploding()))
     assert current_generation(data) == served
     assert generations(data) == [served]  # the half-built generation is gone
     assert answerer.ask("Storm Shadow missiles").to_json() == before
     # A generation left behind by a killed process is cleaned up by the next run.
     (data / "gen-999999").mkdir()
-    summary = update_index(data, [corpus], fake_embedder)
+    summary = update_index(data, [corpus], IndexRun(fake_embedder))
     assert summary.added == ["three"] and not (data / "gen-999999").exists()
 
 
 def test_answers_pick_up_a_newly_published_index(tmp_path, corpus, fake_embedder):
     data = tmp_path / "data"
-    update_index(data, [corpus], fake_embedder)
+    update_index(data, [corpus], IndexRun(fake_embedder))
     answerer = Answerer(data, fake_embedder, SETTINGS)
     assert all("easefire" not in a.quote for a in answerer.ask("ceasefire agreement").answers)
     _write(corpus, "three.txt", "Ceasefire\nA ceasefire agreement was signed.")
-    update_index(data, [corpus], fake_embedder)
+    update_index(data, [corpus], IndexRun(fake_embedder))
     result = answerer.ask("ceasefire agreement")
     assert "ceasefire agreement was signed" in result.answers[0].quote
 
 
 def test_model_mismatch_is_a_clear_error(tmp_path, corpus, fake_embedder):
     data = tmp_path / "data"
-    update_index(data, [corpus], fake_embedder)
+    update_index(data, [corpus], IndexRun(fake_embedder))
 
     class Other(type(fake_embedder)):
         name, dim = "other-model", 32
@@ -127,8 +127,8 @@ def test_model_mismatch_is_a_clear_error(tmp_path, corpus, fake_embedder):
     with pytest.raises(ModelMismatch, match="rebuild"):
         Answerer(data, Other(), SETTINGS).ask("troops")
     with pytest.raises(ModelMismatch, match="--rebuild"):
-        update_index(data, [corpus], Other())
-    summary = update_index(data, [corpus], Other(), rebuild=True)
+        update_index(data, [corpus], IndexRun(Other()))
+    summary = update_index(data, [corpus], IndexRun(Other(), rebuild=True))
     assert len(summary.added) == 4
 
 
@@ -136,7 +136,7 @@ def test_no_index_and_corrupt_index_are_clear_errors(tmp_path, corpus, fake_embe
     with pytest.raises(IndexNotBuilt, match="quotebot index"):
         open_snapshot(tmp_path / "empty")
     data = tmp_path / "data"
-    update_index(data, [corpus], fake_embedder)
+    update_index(data, [corpus], IndexRun(fake_embedder))
     faiss_file = current_generation(data) / "vectors.faiss"
     faiss_file.write_bytes(faiss_file.read_bytes()[:50])
     with pytest.raises(IndexCorrupt, match="vector index"):
@@ -154,7 +154,7 @@ def test_one_writer_at_a_time(tmp_path):
 
 def test_offsets_point_into_the_stored_article(tmp_path, corpus, fake_embedder):
     data = tmp_path / "data"
-    update_index(data, [corpus], fake_embedder)
+    update_index(data, [corpus], IndexRun(fake_embedder))
     conn = sqlite3.connect(current_generation(data) / "index.db")
     rows = conn.execute(
         "select p.text, p.start, p.end, a.text from passages p join articles a on a.id = p.article_id"
@@ -167,5 +167,5 @@ def test_offsets_point_into_the_stored_article(tmp_path, corpus, fake_embedder):
 
 def test_publish_is_a_symlink_swap(tmp_path, corpus, fake_embedder):
     data = tmp_path / "data"
-    update_index(data, [corpus], fake_embedder)
+    update_index(data, [corpus], IndexRun(fake_embedder))
     assert os.path.islink(data / "current")

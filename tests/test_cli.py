@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from tests.conftest import NEWS, NEWS_DEV
+from tests.conftest import NEWS, NEWS_DEV, FakeEmbedder
 
 COMMANDS = ["index", "ask", "eval", "sources", "stats", "serve"]
 
@@ -21,7 +21,9 @@ def test_every_command_has_help(command):
     assert " ".join(summary.split()[:4]) in " ".join(result.output.split())  # click wraps lines
 
 
-def test_ask_without_an_index_says_how_to_build_one(tmp_path):
+def test_ask_without_an_index_says_how_to_build_one(tmp_path, monkeypatch):
+    # ask loads the model before it opens the index: the fake one, so that no model is loaded
+    monkeypatch.setattr("bot.services.load_embedder", lambda settings: FakeEmbedder())
     result = CliRunner().invoke(main, ["--data", str(tmp_path), "ask", "who?"])
     assert result.exit_code == 1
     assert "quotebot index" in result.output and "Traceback" not in result.output
@@ -91,11 +93,11 @@ def test_serve_without_an_index_starts_and_says_how_to_build_one(tmp_path, monke
 
 
 def test_serve_refuses_a_damaged_index_at_start_up(tmp_path, monkeypatch):
-    from index.builder import update_index
+    from index.builder import IndexRun, update_index
     from index.snapshot import current_generation
     from tests.conftest import FakeEmbedder
 
-    update_index(tmp_path, [NEWS], FakeEmbedder())
+    update_index(tmp_path, [NEWS], IndexRun(FakeEmbedder()))
     vectors = current_generation(tmp_path) / "vectors.faiss"
     vectors.write_bytes(vectors.read_bytes()[:100])
     result = _serve(tmp_path, monkeypatch, stdin="who proposed troops?\n")
@@ -105,10 +107,10 @@ def test_serve_refuses_a_damaged_index_at_start_up(tmp_path, monkeypatch):
 
 
 def test_sources_and_stats_load_no_model(tmp_path, fake_embedder, monkeypatch):
-    from index.builder import update_index
+    from index.builder import IndexRun, update_index
 
     (tmp_path / "a.txt").write_text("Lumen names a chief\n\nLumen Inc named Ann Ray chief.\n")
-    update_index(tmp_path / "data", [tmp_path / "a.txt"], fake_embedder)
+    update_index(tmp_path / "data", [tmp_path / "a.txt"], IndexRun(fake_embedder))
 
     def no_model(settings):
         raise AssertionError("the catalogue loaded the model")

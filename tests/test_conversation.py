@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+import re
+import time
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot import conversation
 from bot.conversation import MAX_QUESTION_CHARS, foreign_language, question_of, small_talk
 
 
@@ -38,6 +44,28 @@ def test_a_long_message_without_a_question_gives_its_first_words() -> None:
     asked, cut = question_of(text)
     assert cut and len(asked) <= MAX_QUESTION_CHARS and text.startswith(asked)
     assert asked.endswith("statement") or asked.split()[-1] in text.split()
+
+
+# The question-sentence rule written plainly: the reference, but tried at every position.
+PLAIN_QUESTION_SENTENCE = re.compile(r"(?:[^.!?\n]|\n(?!\s*\n))*\?")
+
+
+# Pieces that make blank lines (with white space in them too) and sentence ends common.
+PIECES = ["ab", " ", "\t", "\u2028", "\n", "\n \n", ".", "!", "?"]
+
+
+@given(st.lists(st.sampled_from(PIECES), max_size=30).map("".join))
+def test_question_sentences_are_those_of_the_plain_rule(text: str) -> None:
+    found = [m.span() for m in conversation._QUESTION_SENTENCE.finditer(text)]
+    assert found == [m.span() for m in PLAIN_QUESTION_SENTENCE.finditer(text)]
+
+
+@pytest.mark.parametrize("text", ["troops " * 20_000, "x" * 140_000, "a\n" * 70_000])
+def test_a_long_message_without_a_question_is_read_in_linear_time(text: str) -> None:
+    started = time.perf_counter()
+    asked, cut = question_of(text)
+    assert cut and len(asked) <= MAX_QUESTION_CHARS
+    assert time.perf_counter() - started < 1.0  # quadratic, 140,000 characters took minutes
 
 
 @pytest.mark.parametrize("text,language", [

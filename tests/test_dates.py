@@ -165,7 +165,7 @@ def test_latest_puts_the_newest_story_first(reuters_answerer) -> None:
 def _dated_index(tmp_path, fake_embedder):
     import json
 
-    from index.builder import update_index
+    from index.builder import IndexRun, update_index
     from retrieval.engine import Answerer
     from retrieval.settings import RetrievalSettings
 
@@ -177,7 +177,7 @@ def _dated_index(tmp_path, fake_embedder):
     path = tmp_path / "wire.jsonl"
     path.write_text("".join(json.dumps({"id": i, "title": f"Lumen {i}", "published": p,
                                         "text": t}) + "\n" for i, p, t in stories))
-    update_index(tmp_path / "data", [path], fake_embedder)
+    update_index(tmp_path / "data", [path], IndexRun(fake_embedder))
     settings = RetrievalSettings(highlight=False, min_quote_similarity=0.0, merge_similarity=1.1)
     return Answerer(tmp_path / "data", fake_embedder, settings)
 
@@ -235,6 +235,7 @@ def test_replies_show_the_time_answered_from_and_dates_as_days() -> None:
         "Articles since 1 Jan 2024", "I don't know: no article is from that time."]
 
 
+@pytest.mark.slow  # ask highlights with spaCy's parser, as configured by default
 def test_ask_since_and_until_on_the_command_line(tmp_path, fake_embedder, monkeypatch) -> None:
     import json
 
@@ -285,12 +286,12 @@ def test_what_happened_last_week_in_an_older_collection(reuters_answerer) -> Non
 
 
 def test_a_collection_without_dates_takes_a_time_as_words(tmp_path, fake_embedder) -> None:
-    from index.builder import update_index
+    from index.builder import IndexRun, update_index
     from retrieval.engine import Answerer
     from retrieval.settings import RetrievalSettings
 
     (tmp_path / "a.txt").write_text("Norman conquest\n\nIn 1066 the Normans crossed the sea.\n")
-    update_index(tmp_path / "data", [tmp_path / "a.txt"], fake_embedder)
+    update_index(tmp_path / "data", [tmp_path / "a.txt"], IndexRun(fake_embedder))
     answerer = Answerer(tmp_path / "data", fake_embedder,
                         RetrievalSettings(highlight=False, min_quote_similarity=0.0))
     result = answerer.ask("What happened in 1066?")
@@ -300,7 +301,7 @@ def test_a_collection_without_dates_takes_a_time_as_words(tmp_path, fake_embedde
 def test_a_date_in_another_form_is_stored_as_iso_and_filters(tmp_path, fake_embedder) -> None:
     import json
 
-    from index.builder import iso_date, update_index
+    from index.builder import IndexRun, iso_date, update_index
     from retrieval.engine import Answerer
     from retrieval.settings import RetrievalSettings
 
@@ -312,7 +313,7 @@ def test_a_date_in_another_form_is_stored_as_iso_and_filters(tmp_path, fake_embe
                     + json.dumps({"id": "b", "published": "soon",
                                   "text": "NEW YORK, Feb 27 - Lumen Inc agreed to be bought."})
                     + "\n")
-    update_index(tmp_path / "data", [path], fake_embedder)
+    update_index(tmp_path / "data", [path], IndexRun(fake_embedder))
     answerer = Answerer(tmp_path / "data", fake_embedder,
                         RetrievalSettings(highlight=False, min_quote_similarity=0.0))
     published = {s.id: s.published for s in answerer.served.sources()}

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+
+import pytest
 
 from retrieval.answers import Answer, Result, SourceRef
 from retrieval.evaluation import (
-    _is_source,
+    SQUAD_REPORTED_ARTICLES,
+    SQUAD_TUNING_ARTICLES,
+    beir_questions,
     evaluate_qa,
+    is_source,
+    percentile,
+    percentiles,
+    read_jsonl,
+    spread,
     squad_f1,
     squad_normalize,
     squad_questions,
@@ -20,13 +30,56 @@ def _ref(ident: str, path: str | None) -> SourceRef:
 
 def test_a_jsonl_source_is_matched_by_its_article_id_not_its_file_name():
     ref = _ref("reuters-68", "/corpus/reuters/acq.jsonl")
-    assert _is_source(ref, ("reuters-68",))
-    assert not _is_source(ref, ("reuters-6",))
+    assert is_source(ref, ("reuters-68",))
+    assert not is_source(ref, ("reuters-6",))
 
 
 def test_a_news_dev_source_is_a_file_name_prefix():
-    assert _is_source(_ref("abc123", "/corpus/news/000_4f09.txt"), ("000",))
-    assert not _is_source(_ref("abc123", "/corpus/news/001_26cc.txt"), ("000",))
+    assert is_source(_ref("abc123", "/corpus/news/000_4f09.txt"), ("000",))
+    assert not is_source(_ref("abc123", "/corpus/news/001_26cc.txt"), ("000",))
+
+
+@pytest.mark.parametrize(
+    ("limit", "picked"),
+    [
+        (None, list(range(10))),
+        (0, list(range(10))),
+        (3, [0, 3, 6]),
+        (4, [0, 2, 4, 6]),
+        (20, list(range(10))),
+    ],
+)
+def test_a_limited_sample_is_spread_over_all_items(limit, picked):
+    assert spread(range(10), limit) == picked
+
+
+def test_percentiles_are_nearest_rank():
+    values = [5.0, 1.0, 4.0, 2.0, 3.0]
+    assert [percentile(values, q) for q in (0.0, 0.2, 0.5, 0.95, 1.0)] == [1.0, 1.0, 3.0, 5.0, 5.0]
+    assert percentiles(values) == {"p50_ms": 3.0, "p95_ms": 5.0, "p99_ms": 5.0, "mean_ms": 3.0}
+    assert percentiles([]) == {}
+    with pytest.raises(ValueError, match="no values"):
+        percentile([], 0.5)
+
+
+def test_the_squad_tuning_and_reported_articles_do_not_overlap():
+    assert set(SQUAD_TUNING_ARTICLES).isdisjoint(SQUAD_REPORTED_ARTICLES)
+    assert (SQUAD_TUNING_ARTICLES.start, SQUAD_REPORTED_ARTICLES.stop) == (0, 48)
+
+
+def test_beir_questions_are_the_judged_queries_by_id_with_graded_relevance(tmp_path):
+    with gzip.open(tmp_path / "queries.jsonl.gz", "wt", encoding="utf-8") as fh:
+        for qid, text in (("2", "second?"), ("1", "first?"), ("3", "unjudged?")):
+            fh.write(json.dumps({"_id": qid, "text": text}) + "\n\n")
+    (tmp_path / "qrels-test.tsv").write_text(
+        "query-id\tcorpus-id\tscore\n2\td9\t1\n1\td4\t2\n1\td5\t1\n"
+    )
+    assert beir_questions(tmp_path) == [
+        ("1", "first?", {"d4": 2, "d5": 1}),
+        ("2", "second?", {"d9": 1}),
+    ]
+    assert beir_questions(tmp_path, limit=1) == [("1", "first?", {"d4": 2, "d5": 1})]
+    assert len(read_jsonl(tmp_path / "queries.jsonl.gz")) == 3  # blank lines left out
 
 
 def test_squad_normalisation_and_f1_follow_the_official_script():

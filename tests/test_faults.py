@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.builder import update_index, writer_lock
+from index.builder import IndexRun, update_index, writer_lock
 from index.check import check_index
 from index.snapshot import (
     DB_FILE,
@@ -160,7 +160,7 @@ def real_check(data: Path) -> subprocess.CompletedProcess:
 
 
 def build(data: Path, corpus: Path) -> None:
-    update_index(data, [corpus], FakeEmbedder())
+    update_index(data, [corpus], IndexRun(FakeEmbedder()))
 
 
 def answers(data: Path, questions: list[str] = QUESTIONS) -> list[dict]:
@@ -194,6 +194,7 @@ def served(tmp_path) -> tuple[Path, Path]:
 # -- quotebot check -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_check_passes_on_a_sound_index_through_the_real_cli(served):
     data, _ = served
     report = check_index(data, MODEL, FakeEmbedder.dim)
@@ -208,6 +209,7 @@ def test_check_passes_on_a_sound_index_through_the_real_cli(served):
     assert f"{n} passages" in proc.stdout
 
 
+@pytest.mark.slow
 def test_check_help():
     proc = subprocess.run([str(QUOTEBOT), "check", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0 and "Check the served index" in proc.stdout
@@ -320,6 +322,7 @@ def test_check_names_each_injected_problem(served, problem, damage, rewrite_mani
     assert not report.ok
 
 
+@pytest.mark.slow
 def test_check_on_a_damaged_index_exits_1_with_the_fix(served):
     data, _ = served
     _no_fts_row(current_generation(data))
@@ -377,6 +380,7 @@ def uninterrupted(tmp_path_factory) -> dict:
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(KILL_SEEDS))
 def test_kill_9_while_indexing_loses_nothing(served, uninterrupted, seed):
     data, corpus = served
@@ -465,6 +469,7 @@ CORRUPTIONS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("file", "damage", "legacy"),
     CORRUPTIONS,
@@ -537,6 +542,7 @@ def _fill(disk: Path, leave: int) -> Path:
 DISK_FULL = [("tmpfs", 0.0), ("tmpfs", 0.5), ("rlimit", 0.5), ("rlimit", 1.05)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("how", "room"), DISK_FULL, ids=[f"{h}-{r}" for h, r in DISK_FULL])
 def test_disk_full_while_indexing_is_a_clear_error_and_the_index_is_untouched(
     tmp_path, uninterrupted, how, room
@@ -574,7 +580,7 @@ def test_disk_full_while_indexing_is_a_clear_error_and_the_index_is_untouched(
 
         if how == "tmpfs":
             filler.unlink()
-        update_index(data, [corpus], FakeEmbedder())  # with room again, nothing was lost
+        update_index(data, [corpus], IndexRun(FakeEmbedder()))  # with room again, nothing was lost
         assert answers(data) == uninterrupted["answers"]
         assert check_index(data, MODEL, 64).ok
 
@@ -601,6 +607,7 @@ def _read_only_prefix(data: Path) -> list[str]:
     return ["unshare", "-m", "--propagation", "private", "sh", "-c", script, str(data)]
 
 
+@pytest.mark.slow
 def test_read_only_data_dir_is_a_clear_error_and_still_answers(served):
     data, corpus = served
     old, before = current_generation(data), answers(data)
@@ -648,6 +655,7 @@ SWAPS = 3
 SWAP_ARTICLES = 12
 
 
+@pytest.mark.slow
 def test_questions_during_a_reindex_come_from_one_whole_generation(tmp_path):
     corpus, data = tmp_path / "articles", tmp_path / "data"
     # Each version's cleaned article texts, from a clean build of that version alone.

@@ -267,6 +267,7 @@ def test_one_feed_pass_at_a_time(tmp_path):
         pass
 
 
+@pytest.mark.slow  # feedparser reads all 10,000 entries (2 MB): seconds of CPU
 def test_a_feed_of_ten_thousand_entries_reads_only_the_newest(site, book, tmp_path):
     pages = {d: site.put(f"/{d}.html", page(f"Story {d}", f"Lumen story number {d}."))
              for d in range(9_990, 10_000)}
@@ -283,6 +284,7 @@ def test_a_feed_of_ten_thousand_entries_reads_only_the_newest(site, book, tmp_pa
     assert len(site.requests) == 11  # the feed and ten pages, not ten thousand
 
 
+@pytest.mark.slow  # waits out two real 1 s time limits
 def test_a_slow_server_is_cut_off_at_the_time_limit(site, book, tmp_path):
     slow = site.put("/slow.html", page("Slow story", "Lumen Inc named Ann Ray chief."))
     site.delays["/slow.html"] = 3.0

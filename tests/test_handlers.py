@@ -389,6 +389,7 @@ async def test_rejected_markup_falls_back_to_plain_text(bot: Harness) -> None:
     assert second["reply_markup"]  # the buttons survive the fallback
 
 
+@pytest.mark.slow  # waits out Telegram's shortest retry_after, 1 s
 async def test_retry_after_is_honoured(bot: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
     # PTB 22 warns about RetryAfter's future timedelta type unless opted in; opt in
     monkeypatch.setenv("PTB_TIMEDELTA", "1")
@@ -563,7 +564,10 @@ async def test_reindex_edits_progress_then_summary_while_questions_are_answered(
     # a second /reindex does not start another one
     await bot.send(message("/reindex", uid=ADMIN))
     assert bot.texts()[-1] == "A reindex is already running."
-    await asyncio.sleep(0.1)
+    for _ in range(500):  # the last progress is shown (not merely slept for) before it finishes
+        if "Reindexing… embedding 3/3" in [e["text"] for e in bot.tg.sent("editMessageText")]:
+            break
+        await asyncio.sleep(0.01)
     bot.services.reindex_release.set()
     await asyncio.wait_for(task, 5)
     status = bot.tg.sent()[0]

@@ -28,7 +28,7 @@ from bot.cli import main
 from bot.config import BotSettings, Config
 from bot.services import Services
 from bot.state import BotState
-from index.builder import update_index
+from index.builder import IndexRun, update_index
 from index.records import Skipped
 from index.settings import IngestSettings
 from index.snapshot import open_snapshot
@@ -167,7 +167,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name, text in ARTICLES.items():
         (src / name).write_text(text, encoding="utf-8")
     data = tmp_path_factory.mktemp("data")
-    summary = update_index(data, [src], FakeEmbedder())
+    summary = update_index(data, [src], IndexRun(FakeEmbedder()))
     assert len(summary.added) == len(ARTICLES) and not summary.skipped
     return data
 
@@ -521,7 +521,7 @@ def test_bad_articles_are_skipped_and_named_and_good_ones_indexed(
     tmp_path: Path, messy: Path
 ) -> None:
     data = tmp_path / "data"
-    summary = update_index(data, [messy], FakeEmbedder())
+    summary = update_index(data, [messy], IndexRun(FakeEmbedder()))
     reasons = {s.source: s.reason for s in summary.skipped}
     expected = expected_skips(messy)
     assert set(reasons) == set(expected), set(reasons) ^ set(expected)
@@ -541,6 +541,7 @@ def test_bad_articles_are_skipped_and_named_and_good_ones_indexed(
         assert not store.fts_search(junk, 5), junk
 
 
+@pytest.mark.slow  # the index command parses passages with spaCy's parser, as configured by default
 def test_quotebot_index_prints_each_skipped_file_with_its_reason(
     tmp_path: Path, messy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -567,10 +568,10 @@ def test_a_broken_jsonl_line_costs_only_that_line(tmp_path: Path) -> None:
     ]
     feed.write_text("\n".join(rows), encoding="utf-8")
     data = tmp_path / "data"
-    assert sorted(update_index(data, [src], FakeEmbedder()).added) == ["r0", "r1", "r2", "r3"]
+    assert sorted(update_index(data, [src], IndexRun(FakeEmbedder())).added) == ["r0", "r1", "r2", "r3"]
     # line 2 gets corrupted: it is named, the others stay, and its article is not thrown away
     feed.write_bytes("\n".join([rows[0], rows[1][:15], rows[2], rows[3]]).encode())
-    summary = update_index(data, [src], FakeEmbedder())
+    summary = update_index(data, [src], IndexRun(FakeEmbedder()))
     assert [(s.source, s.reason.split(":")[0]) for s in summary.skipped] == [
         (f"{feed}:2", "invalid JSON")
     ]
@@ -588,12 +589,12 @@ def test_a_broken_jsonl_line_costs_only_that_line(tmp_path: Path) -> None:
             ]
         )
     )
-    summary = update_index(data, [src], FakeEmbedder())
+    summary = update_index(data, [src], IndexRun(FakeEmbedder()))
     assert [s.source for s in summary.skipped] == [f"{feed}:2"]
     assert "UTF-8" in summary.skipped[0].reason
     # once the file is whole again, a line deleted from it is removed from the index
     feed.write_text("\n".join([rows[0], rows[2]]), encoding="utf-8")
-    summary = update_index(data, [src], FakeEmbedder())
+    summary = update_index(data, [src], IndexRun(FakeEmbedder()))
     assert sorted(summary.removed) == ["r1", "r3"] and not summary.skipped
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from index.builder import update_index
+from index.builder import IndexRun, update_index
 from index.parsing import Parsed
 from index.snapshot import open_snapshot
 from retrieval.questions import PEOPLE, analyze
@@ -48,7 +48,9 @@ def test_who_is_the_role_of_x_wants_a_person_named_beside_the_role():
     assert asked.labels == ("PERSON",) and asked.head == "executive"
 
 
-@pytest.fixture(scope="module")
+# spaCy's parser takes seconds to load: every test that reads with it is `slow` (a mark on the
+# fixture's one parameter reaches each test that uses the fixture).
+@pytest.fixture(scope="module", params=[pytest.param("spacy", marks=pytest.mark.slow)])
 def reader() -> SpacyReader:
     return SpacyReader.load()
 
@@ -110,12 +112,12 @@ def test_indexing_with_a_parser_keeps_one_parse_a_passage_and_drops_them_with_it
     src.mkdir()
     (src / "a.txt").write_text("Deal\nAcme bought Widget Co for 5 mln dlrs. It said so.")
     data = tmp_path / "data"
-    update_index(data, [src], fake_embedder, parser=reader.parser)
+    update_index(data, [src], IndexRun(fake_embedder, parser=reader.parser))
     snap = open_snapshot(data, fake_embedder.name, fake_embedder.dim)
     ids = list(snap.store.passages(range(1, 100)))
     assert ids and set(snap.store.parses(ids)) == set(ids)
     (src / "a.txt").unlink()
-    update_index(data, [src], fake_embedder, parser=reader.parser)
+    update_index(data, [src], IndexRun(fake_embedder, parser=reader.parser))
     snap = open_snapshot(data, fake_embedder.name, fake_embedder.dim)
     assert snap.store.conn.execute("select count(*) from parses").fetchone()[0] == 0
 

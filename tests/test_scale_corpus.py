@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from index.builder import update_index
+from benchmarks import scale_corpus as sc
+from index.builder import IndexRun, update_index
 from index.chunking import sentence_spans
 from index.settings import VectorSettings
 from index.snapshot import DB_FILE, current_generation, open_snapshot
 from retrieval.engine import Answerer
 from retrieval.settings import RetrievalSettings
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-
-import scale_corpus as sc  # noqa: E402
 
 SETTINGS = RetrievalSettings(highlight=False)
 
@@ -42,7 +38,7 @@ def _corpus(folder: Path, n: int) -> None:
 def real(tmp_path, fake_embedder) -> Path:
     src, data = tmp_path / "src", tmp_path / "real"
     _corpus(src, 40)
-    update_index(data, [src], fake_embedder)
+    update_index(data, [src], IndexRun(fake_embedder))
     return data
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bot.config import load_config
-from index.builder import update_index
+from index.builder import IndexRun, update_index
 from index.errors import ConfigError
 from index.settings import VectorSettings
 from index.snapshot import open_snapshot
@@ -180,9 +180,9 @@ def test_incremental_updates_with_removals_through_the_builder(tmp_path, fake_em
     src, data = tmp_path / "src", tmp_path / "data"
     settings = VectorSettings(kind=kind)
     _corpus(src, 300)
-    update_index(data, [src], fake_embedder, vectors=settings)
+    update_index(data, [src], IndexRun(fake_embedder, vectors=settings))
     _corpus(src, 200)  # the last 100 articles are gone from the feed
-    summary = update_index(data, [src], fake_embedder, vectors=settings)
+    summary = update_index(data, [src], IndexRun(fake_embedder, vectors=settings))
     assert len(summary.removed) == 100
     snap = open_snapshot(data)
     assert snap.vectors.kind == kind
@@ -199,14 +199,14 @@ def test_incremental_updates_with_removals_through_the_builder(tmp_path, fake_em
 def test_changing_the_configured_kind_converts_the_served_index(tmp_path, fake_embedder):
     src, data = tmp_path / "src", tmp_path / "data"
     _corpus(src, 100)
-    update_index(data, [src], fake_embedder)
+    update_index(data, [src], IndexRun(fake_embedder))
     before = open_snapshot(data)
     assert before.vectors.kind == "flat"
-    update_index(data, [src], fake_embedder, vectors=VectorSettings(kind="hnsw"))
+    update_index(data, [src], IndexRun(fake_embedder, vectors=VectorSettings(kind="hnsw")))
     after = open_snapshot(data)
     assert after.generation != before.generation and after.vectors.kind == "hnsw"
     assert sorted(after.vectors.ids()) == sorted(before.vectors.ids())
-    again = update_index(data, [src], fake_embedder, vectors=VectorSettings(kind="hnsw"))
+    again = update_index(data, [src], IndexRun(fake_embedder, vectors=VectorSettings(kind="hnsw")))
     assert not (again.added or again.updated or again.removed)
     assert open_snapshot(data).generation == after.generation  # nothing to do the second time
 
