@@ -57,7 +57,7 @@ def test_index_ask_json_stdin_sources_and_eval(tmp_path, real_embedder, monkeypa
         main, [*data, "ask", "--json", "-k", "2", "-"], input="\n".join(questions) + "\n"
     )
     assert out.exit_code == 0, out.output
-    rows = [json.loads(line) for line in out.output.splitlines()]
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
     assert [r["question"] for r in rows] == questions
     first = rows[0]
     assert set(first) >= {"question", "abstained", "answers"} and not first["abstained"]
@@ -73,7 +73,7 @@ def test_index_ask_json_stdin_sources_and_eval(tmp_path, real_embedder, monkeypa
     listing = runner.invoke(main, [*data, "sources"])
     assert len(listing.output.splitlines()) == 5
     figures = runner.invoke(main, [*data, "eval", "--json", str(NEWS_DEV)])
-    result = json.loads(figures.output)
+    result = json.loads(figures.stdout)
     assert result["top3_hit"] == 1.0 and result["abstention"] == 1.0
 
 
@@ -118,6 +118,6 @@ def test_sources_and_stats_load_no_model(tmp_path, fake_embedder, monkeypatch):
     monkeypatch.setattr("bot.services.load_embedder", no_model)
     data = ["--data", str(tmp_path / "data")]
     stats = CliRunner().invoke(main, [*data, "stats"])
-    assert stats.exit_code == 0 and json.loads(stats.output)["articles"] == 1
+    assert stats.exit_code == 0 and json.loads(stats.stdout)["articles"] == 1
     sources = CliRunner().invoke(main, [*data, "sources"])
     assert sources.exit_code == 0 and "Lumen names a chief" in sources.output

@@ -250,7 +250,7 @@ def test_ask_since_and_until_on_the_command_line(tmp_path, fake_embedder, monkey
     out = CliRunner().invoke(main, [*data, "ask", "--json", "-k", "5", "--since", "1987-03-01",
                                     "Who agreed to buy Lumen Inc?"])
     assert out.exit_code == 0, out.output
-    row = json.loads(out.output)
+    row = json.loads(out.stdout)
     assert [s["id"] for a in row["answers"] for s in a["sources"]] == ["new"]
     assert row["answers"][0]["sources"][0]["published"] == "1987-03-02T09:00:00"
     assert row["period"] == "Articles since 1 Mar 1987"

@@ -372,11 +372,11 @@ def test_feeds_from_the_command_line_add_fetch_answer_check_and_remove(
     assert f"{broken}: failed: no RSS, Atom or RDF entries found" in fetched.output
 
     out = runner.invoke(main, [*data, "ask", "--json", "Who agreed to buy Lumen?"])
-    answer = json.loads(out.output)["answers"][0]
+    answer = json.loads(out.stdout)["answers"][0]
     assert "Orchard Corp agreed to buy Lumen Inc" in answer["quote"]
     [source] = answer["sources"]
     assert (source["url"], source["published"]) == (a, "2026-12-01T10:00:00+00:00")
-    assert json.loads(runner.invoke(main, [*data, "stats"]).output)["articles"] == 2
+    assert json.loads(runner.invoke(main, [*data, "stats"]).stdout)["articles"] == 2
 
     again = runner.invoke(main, [*data, "feeds", "fetch"]).output
     assert f"{good}: 0 added, 0 updated, 2 unchanged, 0 failed" in again
@@ -386,7 +386,7 @@ def test_feeds_from_the_command_line_add_fetch_answer_check_and_remove(
 
     removed = runner.invoke(main, [*data, "feeds", "remove", good])
     assert removed.exit_code == 0 and f"removed {good} and 2 articles" in removed.output
-    assert json.loads(runner.invoke(main, [*data, "stats"]).output)["articles"] == 0
+    assert json.loads(runner.invoke(main, [*data, "stats"]).stdout)["articles"] == 0
     gone = runner.invoke(main, [*data, "feeds", "remove", good])
     assert gone.exit_code == 1 and "is not a feed" in gone.output
 
