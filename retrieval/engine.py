@@ -23,7 +23,7 @@ from index.text import STOPWORDS, content_terms, fts_words
 
 from .answers import Answer, Result, SourceRef
 from .dates import Period, find_period, parse_day, wants_latest
-from .questions import Question
+from .questions import Question, recase
 from .quoting import (
     Quote,
     action_clause,
@@ -175,6 +175,11 @@ class Answerer:
         qvec, candidates = self._candidates(snap, clean, watch, period, within)
         asked = asking.result() if asking is not None else None
         ranked, sentences = self._passages(snap, candidates, max(k, self.settings.quote_passages))
+        if asked is not None and reader is not None:
+            # "who wants to buy the japan fund": its names as the articles capitalise them
+            recased = recase(clean, [row.text for row, _ in ranked])
+            if recased != clean:
+                asked = reader.analyze(recased)
         why = asked is not None and asked.kind == "reason"
         yes_no = asked is not None and asked.kind == "yes-no"
         asks, topic = _yes_no_terms(clean, asked) if yes_no else (set(), frozenset())

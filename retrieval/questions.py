@@ -11,10 +11,12 @@ from __future__ import annotations
 import calendar
 import dataclasses
 import re
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from index.text import content_terms
+from index.text import STOPWORDS, content_terms
 
 PEOPLE = ("PERSON", "ORG", "NORP", "GPE")
 ORGS = ("ORG", "NORP", "GPE")
@@ -134,7 +136,7 @@ def analyze(question: str, doc: Any = None) -> Question:
     names = _names(question, doc)
     runs = tuple(
         tuple(m.group().split()) for m in re.finditer(r"\b[A-Z]\w+(?: [A-Z]\w+)+", question)
-    )
+    ) or _proper_runs(doc)
     asked = _classify(question, verb, subject, parsed_head, doc is not None)
     plural = doc is not None and any(
         t.tag_ in ("NNS", "NNPS") and t.lemma_.lower() == asked.head for t in doc
@@ -251,6 +253,22 @@ def _names(question: str, doc: Any) -> frozenset[str]:
     return frozenset(t for w in named if w.lower() not in _CALENDAR for t in content_terms(w))
 
 
+def _proper_runs(doc: Any) -> tuple[tuple[str, ...], ...]:
+    """Names of several words as the tagger reads them, in a question typed in lower case
+    ("in the united states")."""
+    if doc is None:
+        return ()
+    runs, run = [], []
+    for t in [*doc, None]:
+        if t is not None and t.pos_ == "PROPN":
+            run.append(t.text)
+            continue
+        if len(run) > 1:
+            runs.append(tuple(run))
+        run = []
+    return tuple(runs)
+
+
 def _first_content_word(after: str) -> str | None:
     return next((w for w in re.findall(r"[a-z]+", after)[:3] if content_terms(w)), None)
 
@@ -321,3 +339,64 @@ def _parse(doc: Any) -> tuple[str | None, bool, bool, str | None]:
                 None,
             )
     return verb, subject, passive, head
+
+
+_WORD = re.compile(r"[A-Za-z][\w&-]*")
+_SENTENCE_START = re.compile(r"(?:^|[.!?\n]\s*|[\"“(]\s*)$")
+# The next word goes on with the name, unless it only says what kind of body it is.
+_NAME_GOES_ON = re.compile(
+    r"[ \t]+(?!(?:Inc|Corp|Co|Ltd|Plc|PLC|Group|Holdings?|AG|SA|NV|LP|Company|Corporation)\b)"
+    r"[A-Z]"
+)
+
+
+def recase(question: str, texts: Sequence[str]) -> str:
+    """A question typed in lower case with its names capitalised as the articles write them
+    ("who wants to buy the japan fund" -> "... the Japan Fund"), so that they read as names.
+
+    Runs of words are matched first ("epsilon data management" as "Epsilon Data Management",
+    though "management" alone is mostly lower case). A question with a capital past its first
+    letter is left as typed: its writer chose them.
+    """
+    if not question[1:].islower():
+        return question
+    words = list(_WORD.finditer(question))
+    out, last, i = [], 0, 0
+    while i < len(words):
+        if words[i].group().lower() in STOPWORDS:  # nor does it start on one
+            i += 1
+            continue
+        for j in range(min(len(words), i + 4), i, -1):
+            if words[j - 1].group().lower() in STOPWORDS:
+                continue  # a run ends on a word of its own: "the japan fund" is not "the"
+            form = _capitalised(question[words[i].start() : words[j - 1].end()], texts)
+            if form is not None:
+                out += [question[last : words[i].start()], form]
+                last, i = words[j - 1].end(), j
+                break
+        else:
+            i += 1
+    return "".join([*out, question[last:]])
+
+
+def _capitalised(phrase: str, texts: Sequence[str]) -> str | None:
+    """How the texts mostly write ``phrase`` when not at a sentence's start, if capitalised
+    (a word alone only where it is a whole name)."""
+    if phrase.lower() in STOPWORDS:
+        return None
+    pattern = re.compile(r"\b" + r"\s+".join(map(re.escape, phrase.split())) + r"\b", re.I)
+    seen: Counter[str] = Counter()
+    single = " " not in phrase
+    for text in texts:
+        for m in pattern.finditer(text):
+            if m.group()[0].isupper() and (
+                _SENTENCE_START.search(text[: m.start()][-3:])
+                # one word of a longer name: "United" of "United Kingdom" is no name alone
+                or single and _NAME_GOES_ON.match(text, m.end())
+            ):
+                continue
+            seen[" ".join(m.group().split())] += 1
+    capital = [(n, form) for form, n in seen.items() if form[0].isupper()]
+    if capital and 2 * sum(n for n, _ in capital) > sum(seen.values()):
+        return max(capital)[1]
+    return None

@@ -422,3 +422,41 @@ def test_a_yes_no_question_quotes_and_bolds_what_it_asks_not_who_it_is_about(reu
     top = result.answers[0]
     assert "control" in top.quote and "control" in (top.highlight_text or "")
     assert reuters_answerer.ask("Was anyone hurt when Exco bought RMJ?").abstained
+
+
+@pytest.mark.parametrize(
+    ("typed", "recased"),
+    [
+        ("who wants to buy the japan fund's assets", "who wants to buy the Japan Fund's assets"),
+        ("do they want control of epsilon data management?", "do they want control of Epsilon Data Management?"),
+        ("when did ropak launch its offer?", "when did Ropak launch its offer?"),
+        ("who runs the new york mercantile exchange?", "who runs the New York Mercantile Exchange?"),
+        ("what is the united kingdom's stake?", "what is the United Kingdom's stake?"),
+        ("who governs the united states?", "who governs the united states?"),  # only "United Kingdom" here
+        ("Who proposed troops?", "Who proposed troops?"),  # typed with capitals: left alone
+        ("who proposed troops?", "who proposed troops?"),  # not a name in the articles
+    ],
+)
+def test_a_lower_case_question_gets_its_names_capitalised_as_the_articles_write_them(typed, recased):
+    from retrieval.questions import recase
+
+    texts = [
+        "The Japan Fund Inc said it had an offer. The fund said the management of Epsilon Data "
+        "Management Inc agreed.",
+        "Buckhorn said Ropak Corp's offer expired. Troops were sent by the United Kingdom and Japan.",
+        "Officials of the New York Mercantile Exchange said states and troops were ready.",
+    ]
+    assert recase(typed, texts) == recased
+
+
+def test_a_lower_case_name_of_several_words_is_still_one_name(reader):
+    asked = reader.analyze("who is poised to take office again in the united states?")
+    assert ("united", "states") in asked.name_runs
+
+
+@pytest.mark.model
+def test_a_question_typed_in_lower_case_is_answered_as_the_same_one_with_capitals(news_answerer):
+    lower = news_answerer.ask("who is poised to take office again in the united states?")
+    cased = news_answerer.ask("Who is poised to take office again in the United States?")
+    assert lower.answers and lower.answers[0].highlight_text == "Trump"
+    assert [a.quote for a in lower.answers] == [a.quote for a in cased.answers]
