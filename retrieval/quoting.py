@@ -208,7 +208,12 @@ def action_clause(text: str, verb: str, max_words: int = 12) -> tuple[int, int] 
 
 
 # Where a clause of a sentence ends: a comma or a conjunction that starts another one.
-_CLAUSE = re.compile(r"[,;:()]|\.(?:\s|$)|\s(?:but|and|while|although|though|whereas)\s")
+_CLAUSE = re.compile(
+    r"[,;:()]|\.(?:\s|$)|\s(?:but|while|although|though|whereas)\s"
+    # "and" starts a clause before a new subject ("and these stakes will be bought"), not
+    # inside a noun phrase ("the UK and France")
+    r"|\sand\s(?=(?:the|these|this|those|it|its|they|their|he|she|we|there)\b)"
+)
 _OPENERS = re.compile(
     r"(?:(?:he|she|it|they)\s+)?(?:said|says|added)\s+(?:that\s+)?|(?:that|which|who)\s+", re.I
 )

@@ -479,7 +479,7 @@ def _candidates(question: Question, qterms: set[str], doc: Parsed) -> list[_Cand
                 label = "DATE"  # "about 515 million years"
             found[(a, b)] = (doc.idx[a], doc.end(b - 1), a, b, label)
     # "Where ...?" is also answered by a common noun after a preposition of place ("in his notes")
-    places = question.kind == "place"
+    places = question.kind == "place" and question.head is None  # "where", not "which country"
     if open_ or places:
         for a, b in _phrases(doc):
             if places and not (
@@ -735,7 +735,9 @@ def features(
         "PROPN",
     ):
         unit = doc.lemma[head_of_root]
-    heads = {doc.lemma[head_of_root], unit, *doc.lemma[a:b]}
+    # the noun the figure qualifies, not one it is listed beside ("47,000 soldiers and 360 tanks")
+    qualified = doc.lemma[head_of_root] if doc.dep[root] not in ("conj", "appos") else ""
+    heads = {qualified, unit, *doc.lemma[a:b]}
     head_stems = {stem(w) for w in heads if w}
     return {
         "label": 1.0 - labels.index(label) / len(labels)

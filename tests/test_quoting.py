@@ -118,6 +118,11 @@ def test_a_why_question_quotes_the_sentence_that_gives_the_reason():
         ),
         ("He said there was no oil spill, a spokesman said.", {"oil", "spill"}, "there was no oil spill"),
         ("There was no oil spill at Lumen.", {"oil", "spill"}, None),
+        (  # "and" inside a noun phrase does not start a clause
+            "The UK and France have reactivated talks on sending troops, Le Monde reported.",
+            {"troop"},
+            "The UK and France have reactivated talks on sending troops",
+        ),
     ],
 )
 def test_the_clause_that_answers_a_yes_no_question_is_found(sentence, terms, clause):

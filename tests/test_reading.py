@@ -460,3 +460,19 @@ def test_a_question_typed_in_lower_case_is_answered_as_the_same_one_with_capital
     cased = news_answerer.ask("Who is poised to take office again in the United States?")
     assert lower.answers and lower.answers[0].highlight_text == "Trump"
     assert [a.quote for a in lower.answers] == [a.quote for a in cased.answers]
+
+
+def test_a_count_is_of_the_noun_it_qualifies_not_of_one_listed_beside_it(reader):
+    text = "Months of fighting cost Lumen over 47,000 soldiers and 360 tanks in Orchard."
+    asked = "How many soldiers did Lumen lose in Orchard?"
+    assert _best(reader, asked, text)[0] == "over 47,000 soldiers"
+    assert _best(reader, asked.replace("soldiers", "tanks"), text)[0] == "360 tanks"
+    (cands,) = reader.featurize(reader.analyze(asked), [ReadPassage(text)])
+    counts = {text[a:b]: f["head"] for a, b, f in cands}
+    assert counts["over 47,000 soldiers"] == 1.0 and counts["360 tanks"] == 0.0
+
+
+def test_which_country_is_not_answered_by_a_common_noun_after_in(reader):
+    text = "Putin has warned that sending troops could result in nuclear war."
+    assert _best(reader, "Which countries want to send troops?", text)[0] is None
+    assert _best(reader, "Where could sending troops result?", text)[0] == "nuclear war"
