@@ -30,9 +30,12 @@ _LEANS_BACK = re.compile(
 _REASON = re.compile(
     r"\b(?:because|due to|owing to|thanks to|as a (?:result|consequence) of|in (?:the )?light of|"
     r"in response to|in order to|so as to|so that|as part of|aimed at|with the aim of|citing|"
-    r"blam(?:ed|ing)|attribut(?:ed|ing)|amid|the reasons? (?:for|was|is))\b",
+    r"blam(?:ed|ing)|attribut(?:ed|ing)|amid|the reasons? (?:for|was|is)|in an? (?:effort|bid|attempt) "
+    r"to|(?:designed|intended|meant) to)\b",
     re.I,
 )
+# A use and what it is for: "use satellite analysis to determine", "used the funds to repay".
+_PURPOSE = re.compile(r"\bus(?:e|es|ed|ing)\s+(?:[\w'-]+\s+){1,5}?(to\s+(?:better\s+)?[a-z]+)")
 # Where such a clause ends: the sentence's end, or the attribution after it (", the company said").
 _CLAUSE_END = re.compile(r"[;:\"\u201d]|\.(?:\s|$)|,\s+(?:\w+\s+){0,3}(?:said|says|told|added)\b")
 
@@ -181,13 +184,17 @@ def select_quotes(
 
 
 def reason_clause(text: str) -> tuple[int, int] | None:
-    """Where ``text`` gives a reason: from "because", "in the light of"... to the clause's end."""
+    """Where ``text`` gives a reason: from "because", "in the light of"... to the clause's end,
+    or the purpose of a use ("they'll use satellite analysis [to better determine how ...]")."""
     m = _REASON.search(text)
-    if m is None:
+    start = m.start() if m else None
+    if m is None and (m := _PURPOSE.search(text)) is not None:
+        start = m.start(1)
+    if m is None or start is None:
         return None
     end = _CLAUSE_END.search(text, m.end())
-    stop = m.start() + len(text[m.start() : end.start() if end else None].rstrip(" \n,."))
-    return (m.start(), stop) if stop - m.end() > 1 else None
+    stop = start + len(text[start : end.start() if end else None].rstrip(" \n,."))
+    return (start, stop) if stop - m.end() > 1 else None
 
 
 _ACT_END = re.compile(r"[,;:()\"\u201c\u201d]|\.(?:\s|$)|\s(?:and|but|while|after|before)\s")

@@ -61,6 +61,12 @@ def test_a_dateline_is_never_quoted_even_when_it_scores_best():
         ),
         ("It sold the unit because of its debt.", "because of its debt"),
         ("It sold the unit after talks.", None),  # "after" tells a time
+        (  # a use and its purpose
+            "They'll use satellite analysis to better map Lumen's air defenses, he said.",
+            "to better map Lumen's air defenses",
+        ),
+        ("It cut prices in a bid to win market share.", "in a bid to win market share"),
+        ("Orchard uses it every day.", None),  # a use with no purpose
         ("This sentiment reflects a broad awareness of the risks.", None),  # a description
     ],
 )
