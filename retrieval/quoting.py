@@ -187,10 +187,11 @@ def reason_clause(text: str) -> tuple[int, int] | None:
     """Where ``text`` gives a reason: from "because", "in the light of"... to the clause's end,
     or the purpose of a use ("they'll use satellite analysis [to better determine how ...]")."""
     m = _REASON.search(text)
-    start = m.start() if m else None
-    if m is None and (m := _PURPOSE.search(text)) is not None:
-        start = m.start(1)
-    if m is None or start is None:
+    if m is not None:
+        start = m.start()
+    elif (m := _PURPOSE.search(text)) is not None:
+        start = m.start(1)  # the purpose, not the use
+    else:
         return None
     end = _CLAUSE_END.search(text, m.end())
     stop = start + len(text[start : end.start() if end else None].rstrip(" \n,."))

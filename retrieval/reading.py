@@ -408,8 +408,8 @@ def _candidates(question: Question, qterms: set[str], doc: Parsed) -> list[_Cand
             and any(doc.num[start:stop])
         ):
             label = "QUANTITY"  # a duration counts days or weeks: "at least 4 weeks"
-        if durations and label in ("MONEY", "QUANTITY") and doc.lemma[stop - 1] in _TIME_UNITS:
-            label = "DATE"  # "4.6 billion years" (the small model says money): how old
+        if durations:
+            label = _as_duration(doc, label, stop)  # the small model calls "4.6 billion years" money
         if label not in question.labels and not open_:
             continue
         # "LaPorte, Indiana": a place and the place it is in are one answer (but "the United
@@ -475,8 +475,8 @@ def _candidates(question: Question, qterms: set[str], doc: Parsed) -> list[_Cand
                 del found[key]
                 a, b = min(a, key[0]), max(b, key[1])
             label = _figure_label(doc, a, b)
-            if durations and label == "QUANTITY" and doc.lemma[b - 1] in _TIME_UNITS:
-                label = "DATE"  # "about 515 million years"
+            if durations:
+                label = _as_duration(doc, label, b)  # "about 515 million years"
             found[(a, b)] = (doc.idx[a], doc.end(b - 1), a, b, label)
     # "Where ...?" is also answered by a common noun after a preposition of place ("in his notes")
     places = question.kind == "place" and question.head is None  # "where", not "which country"
@@ -617,6 +617,13 @@ def _figure_label(doc: Parsed, a: int, b: int) -> str:
     return "QUANTITY" if doc.pos[b - 1] in ("NOUN", "PROPN") else "CARDINAL"
 
 
+def _as_duration(doc: Parsed, label: str, stop: int) -> str:
+    """A figure that counts units of time answers "how long" and "how old" as a date would."""
+    if label in ("MONEY", "QUANTITY") and doc.lemma[stop - 1] in _TIME_UNITS:
+        return "DATE"
+    return label
+
+
 def _figures(doc: Parsed) -> list[tuple[int, int]]:
     """Token ranges of figures with their scale and unit: "3.5 billion dlrs", "228-room"."""
     n, words, pos = len(doc), doc.words, doc.pos
@@ -692,14 +699,15 @@ def features(
     distance = min((min(abs(i - a), abs(i - (b - 1))) for i in anchors), default=len(doc))
     near_terms = set().union(*terms[max(lo, a - 10) : min(hi, b + 10)])
     opener = doc.text[doc.idx[lo] : doc.idx[lo] + 40] if lo > 0 else ""
-    if opener and (_EVENT_BACK.match(opener) or _PRONOUN_BACK.match(opener)):
+    event = bool(opener) and _EVENT_BACK.match(opener) is not None
+    if event or opener and _PRONOUN_BACK.match(opener):
         # "However, these decisions came only after lobbying by Spain": the sentence before
         # says what "these decisions" are; "He said the offer will expire": who "he" is
         before = lo - 1
         while before > 0 and sentences[before - 1] == sentences[lo - 1]:
             before -= 1
         carried = set().union(*terms[before:lo])
-        near_terms |= carried if _EVENT_BACK.match(opener) else carried & question.names
+        near_terms |= carried if event else carried & question.names
     # Names weigh double: "Waste Management" near a person matters more than "chief".
     weight = {t: 2.0 if t in question.names else 1.0 for t in qterms}
     # The asked noun is compared by stem: "shares" counts "share", "executives" names "executive".
