@@ -342,7 +342,9 @@ def _parse(doc: Any) -> tuple[str | None, bool, bool, str | None]:
 
 
 _WORD = re.compile(r"[A-Za-z][\w&-]*")
-_SENTENCE_START = re.compile(r"(?:^|[.!?\n]\s*|[\"“(]\s*)$")
+# A line break alone is no sentence start (wire copy is hard-wrapped), nor is "(": wire copy
+# marks names with it ("(Groupe Promexpo Inc)").
+_SENTENCE_START = re.compile(r"(?:^|[.!?]\s*|[\"“]\s*|\n[ \t]*\n\s*)$")
 # The next word goes on with the name, unless it only says what kind of body it is.
 _NAME_GOES_ON = re.compile(
     r"[ \t]+(?!(?:Inc|Corp|Co|Ltd|Plc|PLC|Group|Holdings?|AG|SA|NV|LP|Company|Corporation)\b)"

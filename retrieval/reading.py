@@ -13,6 +13,7 @@ reading model can take this one's place.
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import os
@@ -177,6 +178,34 @@ _TIME_UNITS = frozenset(
 _TIME_GLUE = re.compile(r",|on|at|[A-Z]{2,4}|\S*/\S*|gmt|local|time")
 _TICKER = re.compile(r"(?=\S*[A-Z])[A-Z0-9]{1,6}(?:\.[A-Z]{1,2})?")  # wire copy: "<NKKT.T>"
 _PENCE = re.compile(r"\d[\d.,]*p")  # "700p a share": the tagger takes it for a name
+# What the articles say they do not know: "for an undisclosed amount", "terms were not
+# disclosed", "no figure was revealed", "declined to name the buyer". Such a phrase stands where
+# the answer would: when it answers best, the reply is "I don't know" and says why.
+_WITHHELD = re.compile(
+    r"\b(?:undisclosed|unnamed|unidentified|unspecified|confidential)(?:\s+\w+){0,2}?"
+    r"\s+(?:amount|sum|price|terms|fee|figure|buyer|buyers|investor|investors|company|group|"
+    r"bidder|party|parties|location|date|time|number|value|stake|premium|cash|consideration)\b"
+    r"|\b(?:terms|price|value|amount|details|figures?)\b[^.;]{0,40}?\b(?:was|were|is|are|has|have|"
+    r"had|been)\s+not\s+(?:been\s+)?(?:disclosed|revealed|announced|released|given|specified|"
+    r"made\s+public|set)\b"
+    r"|\bno\s+(?:figures?|price|amount|terms|details|financial\s+details|date|timetable|value|"
+    r"breakdown)\s+(?:was|were|has\s+been|have\s+been|had\s+been|is|are)\s+(?:given|disclosed|"
+    r"revealed|announced|released|set|specified|available|made\s+public)\b"
+    r"|\b(?:declined|refused)\s+to\s+(?:disclose|reveal|give|specify|say|name|identify)\b"
+    r"|\b(?:did|does|would|will)\s+not\s+(?:disclose|reveal|specify|identify)\b",
+    re.I,
+)
+# What a withheld phrase leaves unsaid, by the question kinds it would answer: "undisclosed
+# terms" are a price, not an acreage; "declined to say" may be anything.
+_WITHHELD_KINDS = [
+    (re.compile(r"amount|sum|price|terms|fee|value|premium|cash|consideration|financial", re.I),
+     {"money"}),
+    (re.compile(r"figure|number|stake", re.I), {"money", "number", "percent"}),
+    (re.compile(r"buyer|investor|company|group|bidder|part(?:y|ies)|name|identify", re.I),
+     {"person", "organisation"}),
+    (re.compile(r"location", re.I), {"place"}),
+    (re.compile(r"date|time", re.I), {"date"}),
+]
 _SCALE = frozenset(
     [
         "mln",
@@ -205,6 +234,7 @@ class Span:
     # False for a span that shows the quote is about the question but is not its answer:
     # "some, according to [Peskov], are hotheaded" names who says so, not who is
     bold: bool = True
+    withheld: bool = False  # "for [an undisclosed amount]": the articles say they do not know
 
 
 class Reader(Protocol):
@@ -222,6 +252,9 @@ class ReadPassage:
     text: str
     title: str = ""
     parsed: Parsed | None = None
+    # The rest of its story: a name the question mentions may be there ("EFP" spelt out in
+    # the passage before), so the passage is not about something else.
+    context: str = ""
 
 
 class SpacyReader:
@@ -252,7 +285,10 @@ class SpacyReader:
         weights = self.weights["typed" if question.typed else "open"]
         return [
             sorted(
-                (Span(a, b, self._score(f, weights), not f["source"]) for a, b, f in cands),
+                (
+                    Span(a, b, self._score(f, weights), not f["source"], bool(f["withheld"]))
+                    for a, b, f in cands
+                ),
                 key=lambda s: -s.score,
             )
             for cands in self.featurize(question, passages)
@@ -270,7 +306,9 @@ class SpacyReader:
         out = []
         for passage in passages:
             doc = passage.parsed or parsed[passage.text]
-            missing = _missing_names(question, passage.text + " " + passage.title)
+            missing = _missing_names(
+                question, " ".join((passage.text, passage.title, passage.context))
+            )
             cands = _candidates(question, qterms, doc)
             terms = [content_terms(w) & qterms for w in doc.words]  # once a passage
             sentences = _sentence_roots(doc)
@@ -388,6 +426,7 @@ def _same_stem(a: str, b: str) -> bool:
 
 # A candidate: character start and end, its first and last token + 1, and its entity label.
 _Cand = tuple[int, int, int, int, str]
+WITHHELD = "WITHHELD"  # the label of a phrase saying the answer was not disclosed
 
 
 def _candidates(question: Question, qterms: set[str], doc: Parsed) -> list[_Cand]:
@@ -495,6 +534,13 @@ def _candidates(question: Question, qterms: set[str], doc: Parsed) -> list[_Cand
                 while b < n and doc.pos[b] == "PROPN":
                     b += 1
             found.setdefault((a, b), (doc.idx[a], doc.end(b - 1), a, b, "NP"))
+    if question.typed:
+        for match in _WITHHELD.finditer(doc.text, skip_before):
+            kinds = next((k for p, k in _WITHHELD_KINDS if p.search(match.group())), None)
+            if kinds is not None and question.kind not in kinds:
+                continue
+            a, b = _tokens(doc, match.start(), match.end())
+            found.setdefault((a, b), (doc.idx[a], doc.end(b - 1), a, b, WITHHELD))
     initials = {_letters("".join(w[0] for w in run)) for run in question.name_runs}
     # The asked noun may be part of the answer's name: "which bank" - "First National Bank".
     echoes = qterms - {stem(question.head)} if question.head and question.typed else qterms
@@ -519,7 +565,7 @@ def _candidates(question: Question, qterms: set[str], doc: Parsed) -> list[_Cand
         terms = content_terms(text) - _GENERIC
         # A figure may count the asked noun (".3322 shares"); a name may not repeat the question.
         repeated = question.names if c[4] in _FIGURE_LABELS else echoes | question.names
-        if (
+        if c[4] != WITHHELD and (
             terms
             and terms <= qterms
             or terms & repeated
@@ -538,6 +584,13 @@ def _candidates(question: Question, qterms: set[str], doc: Parsed) -> list[_Cand
         if all(c[1] <= k[0] or k[1] <= c[0] for k in kept):
             kept.append(c)
     return kept
+
+
+def _tokens(doc: Parsed, start: int, end: int) -> tuple[int, int]:
+    """The tokens covering the characters ``start:end``."""
+    a = max(0, bisect.bisect_right(doc.idx, start) - 1)
+    b = max(a + 1, bisect.bisect_left(doc.idx, end))
+    return a, b
 
 
 def _lists(doc: Parsed) -> list[tuple[int, int]]:
@@ -750,6 +803,8 @@ def features(
     return {
         "label": 1.0 - labels.index(label) / len(labels)
         if label in labels
+        else 1.0
+        if label == WITHHELD
         else 0.5
         if labels or label != "NP"
         else 0.25,  # a name or a figure answers "what" more often than a common noun
@@ -770,13 +825,14 @@ def features(
         "_verb": verb_lemma,  # scored by the reader against the question's verb
         "opposing": float(verb_lemma in OPPOSING and question.verb not in OPPOSING),
         "source": float(_source(doc, root) and not reported),  # not scored: not bolded
+        "withheld": float(label == WITHHELD),  # the articles say there is no answer
         # a figure counts the asked noun; a name stands beside it ("Exco Chairman Richard Lacy")
         "head": float(asked in head_stems if counted else asked in beside),
         # a bare figure ("43") may count anything; one with another unit ("5 sacks") does not:
         # the reader scores how far that unit is from the asked noun ("astronauts", "people")
         "_unit": unit if counted and figure and unit and asked not in head_stems else "",
         # "How much" is answered in money or a share, not in people or years
-        "currency": float(money and (label == "MONEY" or bool(heads & _CURRENCY))),
+        "currency": float(money and (label in ("MONEY", WITHHELD) or bool(heads & _CURRENCY))),
         "other_unit_money": float(
             money
             and figure

@@ -132,6 +132,9 @@ def test_catalog_and_stats(news_answerer):
         ("Having a main partner worsens HIV outcomes.", False),
         ("Island nations", False),
         ("Whoever wins", False),
+        ("by what percentage did OPEC cut its ceiling", True),
+        ("To whom was the unit sold", True),
+        ("In mice, the gene lowers insulin", False),
     ],
 )
 def test_questions_are_told_from_statements(text, expected):
