@@ -29,7 +29,7 @@ from index.chunking import DATELINE
 from index.parsing import Parsed, Parser
 from index.text import content_terms, stem
 
-from .questions import MONTHS, Question, analyze
+from .questions import MONTHS, NAMING, Question, analyze
 
 WEIGHTS = Path(__file__).with_name("reader_weights.json")
 
@@ -427,6 +427,7 @@ def _same_stem(a: str, b: str) -> bool:
 # A candidate: character start and end, its first and last token + 1, and its entity label.
 _Cand = tuple[int, int, int, int, str]
 WITHHELD = "WITHHELD"  # the label of a phrase saying the answer was not disclosed
+NAMED = "NAMED"  # ... of the name a naming verb gives
 
 
 def _candidates(question: Question, qterms: set[str], doc: Parsed) -> list[_Cand]:
@@ -541,6 +542,13 @@ def _candidates(question: Question, qterms: set[str], doc: Parsed) -> list[_Cand
                 continue
             a, b = _tokens(doc, match.start(), match.end())
             found.setdefault((a, b), (doc.idx[a], doc.end(b - 1), a, b, WITHHELD))
+    # "What will the hotel be called?": the name a naming verb gives ("rename it [the Four
+    # Seasons Biltmore at Santa Barbara]", "known as [Warszawa]"); it may repeat the question.
+    if open_ and (question.verb in NAMING or question.verb == "know"):
+        for a, b in _given_names(doc, question.verb == "know"):
+            for key in [k for k in found if k[0] < b and a < k[1]]:
+                del found[key]  # the name given, not an entity inside or around it
+            found[(a, b)] = (doc.idx[a], doc.end(b - 1), a, b, NAMED)
     initials = {_letters("".join(w[0] for w in run)) for run in question.name_runs}
     # The asked noun may be part of the answer's name: "which bank" - "First National Bank".
     echoes = qterms - {stem(question.head)} if question.head and question.typed else qterms
@@ -565,7 +573,7 @@ def _candidates(question: Question, qterms: set[str], doc: Parsed) -> list[_Cand
         terms = content_terms(text) - _GENERIC
         # A figure may count the asked noun (".3322 shares"); a name may not repeat the question.
         repeated = question.names if c[4] in _FIGURE_LABELS else echoes | question.names
-        if c[4] != WITHHELD and (
+        if c[4] not in (WITHHELD, NAMED) and (
             terms
             and terms <= qterms
             or terms & repeated
@@ -584,6 +592,53 @@ def _candidates(question: Question, qterms: set[str], doc: Parsed) -> list[_Cand
         if all(c[1] <= k[0] or k[1] <= c[0] for k in kept):
             kept.append(c)
     return kept
+
+
+def _given_names(doc: Parsed, known: bool) -> list[tuple[int, int]]:
+    """Token ranges of the names naming verbs give: the object complement of "called",
+    "renamed", "dubbed" (or the second object: "rename it [X]"), or what is "known as"."""
+    out = []
+    for i in range(len(doc)):
+        verb = doc.head[i]
+        if doc.dep[i] == "appos" and doc.dep[verb] == "dobj":
+            verb = doc.head[verb]  # "rename [the hotel] [the Four Seasons Biltmore]"
+        if known:
+            to = verb
+            if not (doc.dep[i] == "pobj" and doc.lemma[to] == "as"
+                    and doc.lemma[doc.head[to]] == "know"):
+                continue
+        elif doc.lemma[verb] not in NAMING or verb == i or not (
+            doc.dep[i] in ("oprd", "appos")
+            or doc.dep[i] == "dobj" and any(
+                doc.head[j] == verb and doc.dep[j] in ("dative", "dobj") and j < i
+                for j in range(len(doc))
+            )
+        ):
+            continue
+        a, b = _subtree(doc, i)
+        while a < i and doc.pos[a] == "DET":
+            a += 1
+        if b - a <= 12:
+            out.append((a, b))
+    return out
+
+
+def _subtree(doc: Parsed, i: int) -> tuple[int, int]:
+    """The contiguous token range of ``i`` and all that hangs on it."""
+    inside = {i}
+    for j in range(len(doc)):
+        k, path = j, []
+        for _ in range(32):
+            if k in inside or doc.head[k] == k:
+                break
+            path.append(k)
+            k = doc.head[k]
+        if k in inside:
+            inside.update(path)
+    a, b = min(inside), max(inside) + 1
+    while b - 1 > a and doc.pos[b - 1] == "PUNCT":
+        b -= 1
+    return a, b
 
 
 def _tokens(doc: Parsed, start: int, end: int) -> tuple[int, int]:
@@ -826,6 +881,7 @@ def features(
         "opposing": float(verb_lemma in OPPOSING and question.verb not in OPPOSING),
         "source": float(_source(doc, root) and not reported),  # not scored: not bolded
         "withheld": float(label == WITHHELD),  # the articles say there is no answer
+        "named": float(label == NAMED),
         # a figure counts the asked noun; a name stands beside it ("Exco Chairman Richard Lacy")
         "head": float(asked in head_stems if counted else asked in beside),
         # a bare figure ("43") may count anything; one with another unit ("5 sacks") does not:

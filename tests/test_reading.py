@@ -529,3 +529,28 @@ def test_a_passage_is_about_the_names_its_story_gives_before_it(reader):
     )
     assert text[in_story.start : in_story.end] == "50 mln dlrs"
     assert in_story.score > alone.score  # the names are missing only from the passage
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "name"),
+    [
+        (
+            "What will the Grand Hotel be called?",
+            "Acme said it would rename the Grand Hotel the Acme Grand at Bay City and invest "
+            "10 mln dlrs in the hotel.",
+            "Acme Grand at Bay City",
+        ),
+        (
+            "What is the old town known as?",
+            "The old town, known as the Stare Miasto, draws many visitors to the river.",
+            "Stare Miasto",
+        ),
+        (
+            "What was the new unit called?",
+            "The group said the new unit will be called Beta Systems and will open in May.",
+            "Beta Systems",
+        ),
+    ],
+)
+def test_what_something_is_called_is_the_name_the_naming_verb_gives(reader, question, text, name):
+    assert _best(reader, question, text)[0] == name
