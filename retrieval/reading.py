@@ -303,12 +303,17 @@ class SpacyReader:
             return [[] for _ in passages]
         qterms = content_terms(question.text)
         parsed = self._parse([p.text for p in passages if p.parsed is None])
+        in_story: dict[str, float] = {}
         out = []
         for passage in passages:
             doc = passage.parsed or parsed[passage.text]
-            missing = _missing_names(
-                question, " ".join((passage.text, passage.title, passage.context))
-            )
+            missing = _missing_names(question, passage.text + " " + passage.title)
+            if missing and passage.context:  # the story holds the passage: read it once
+                if passage.context not in in_story:
+                    in_story[passage.context] = _missing_names(
+                        question, passage.context + " " + passage.title
+                    )
+                missing = in_story[passage.context]
             cands = _candidates(question, qterms, doc)
             terms = [content_terms(w) & qterms for w in doc.words]  # once a passage
             sentences = _sentence_roots(doc)
