@@ -314,7 +314,7 @@ class SpacyReader:
                         question, passage.context + " " + passage.title
                     )
                 missing = in_story[passage.context]
-            cands = _candidates(question, qterms, doc)
+            cands = _candidates(question, qterms, doc, passage.context or passage.text)
             terms = [content_terms(w) & qterms for w in doc.words]  # once a passage
             sentences = _sentence_roots(doc)
             feats = [features(question, qterms, doc, c, terms, sentences) for c in cands]
@@ -431,11 +431,14 @@ def _same_stem(a: str, b: str) -> bool:
 
 # A candidate: character start and end, its first and last token + 1, and its entity label.
 _Cand = tuple[int, int, int, int, str]
+_SENTENCE_END = frozenset([".", "!", "?", '"', "”", "-", ":", ";"])
 WITHHELD = "WITHHELD"  # the label of a phrase saying the answer was not disclosed
 NAMED = "NAMED"  # ... of the name a naming verb gives
 
 
-def _candidates(question: Question, qterms: set[str], doc: Parsed) -> list[_Cand]:
+def _candidates(
+    question: Question, qterms: set[str], doc: Parsed, story: str = ""
+) -> list[_Cand]:
     dateline = DATELINE.match(doc.text)
     skip_before = dateline.end() if dateline else 0
     n = len(doc)
@@ -587,6 +590,15 @@ def _candidates(question: Question, qterms: set[str], doc: Parsed) -> list[_Cand
             and _initials(text) in question.names
         ):
             continue  # it repeats the question, or names what it names ("DRS", "United States")
+        if (
+            c[3] - c[2] == 1
+            and c[4] not in _FIGURE_LABELS
+            and _opens_sentence(doc, c[2])
+            and re.search(rf"\b{re.escape(text.lower())}\b", story or doc.text)
+        ):
+            # "Arbitrageurs pointed out ...": a capital opening a sentence makes no name of a
+            # word its story also writes in lower case ("said one arbitrageurs")
+            continue
         if all(doc.pos[i] == "PRON" for i in range(c[2], c[3])):
             continue
         out.append((a, b, *c[2:]))
@@ -644,6 +656,14 @@ def _subtree(doc: Parsed, i: int) -> tuple[int, int]:
     while b - 1 > a and doc.pos[b - 1] == "PUNCT":
         b -= 1
     return a, b
+
+
+def _opens_sentence(doc: Parsed, i: int) -> bool:
+    """Token ``i`` is the first word of a sentence (after any line breaks)."""
+    j = i - 1
+    while j >= 0 and not doc.words[j].strip():
+        j -= 1
+    return j < 0 or doc.words[j] in _SENTENCE_END
 
 
 def _tokens(doc: Parsed, start: int, end: int) -> tuple[int, int]:

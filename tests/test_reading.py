@@ -554,3 +554,14 @@ def test_a_passage_is_about_the_names_its_story_gives_before_it(reader):
 )
 def test_what_something_is_called_is_the_name_the_naming_verb_gives(reader, question, text, name):
     assert _best(reader, question, text)[0] == name
+
+
+def test_a_capital_opening_a_sentence_makes_no_name_of_a_word_the_story_writes_lower_case(reader):
+    text = (
+        'Analysts expect a fight. "It was a surprise," one said.\nArbitrageurs said the offer '
+        "was low. Waste Management made the tender offer, one of the arbitrageurs said."
+    )
+    assert _best(reader, "Which company made the tender offer?", text)[0] == "Waste Management"
+    asked = reader.analyze("Which company made the tender offer?")
+    (spans,) = reader.read(asked, [ReadPassage(text)])
+    assert "Arbitrageurs" not in [text[s.start : s.end] for s in spans]
