@@ -231,7 +231,13 @@ class Answerer:
                 period=label,
             )
         # Merge before cutting weak answers, so that a second source of the best fact is kept.
-        groups = merge_same_facts(quotes, self.settings.merge_similarity)
+        # A statement's quotes keep search's order one by one: merging pulled a similar
+        # article up beside the first (SciFact train nDCG@10 0.7198 merged, 0.7228 not).
+        groups = (
+            [[q] for q in quotes]
+            if statement
+            else merge_same_facts(quotes, self.settings.merge_similarity)
+        )
         if not statement:
             floor = quotes[0].score - self.settings.max_score_gap
             groups = [g for g in groups if g[0].score >= floor]

@@ -319,6 +319,10 @@ class SpacyReader:
             sentences = _sentence_roots(doc)
             feats = [features(question, qterms, doc, c, terms, sentences) for c in cands]
             verbs = self._similarity(question.verb, [f.pop("_verb") for f in feats])
+            # "who proposed troops": "a proposal by X to send troops" proposes; "who wants to
+            # buy": "an offer from X to purchase" buys
+            offers = self._similarity(question.verb, [f.pop("_offer") for f in feats])
+            verbs = [max(v, o) for v, o in zip(verbs, offers, strict=True)]
             roots = [f.pop("_root") for f in feats]
             units = [f.pop("_unit") for f in feats]
             same_unit = self._similarity(question.head if any(units) else None, units)
@@ -862,6 +866,11 @@ def features(
     if reported and verb_lemma in _REPORTING:
         verb_lemma = question.verb or ""  # "said" reports as much as "reported"
     role = _role(doc, root)
+    offer = _offer_of(doc, root)
+    if offer is not None:
+        # "an offer from [Sterling Grace] to purchase the assets": the one who offers to do it
+        role = "agent"
+        verb_lemma = doc.lemma[_offered_act(doc, offer, root)]
     labels = question.labels
     figure = label in _FIGURES
     counted = question.kind == "number" and bool(question.head)
@@ -902,7 +911,8 @@ def features(
             )
         ),
         "object": float(not question.subject and role in ("dobj", "attr", "oprd")),
-        "_verb": verb_lemma,  # scored by the reader against the question's verb
+        "_verb": verb_lemma,  # scored by the reader against the question's verb ...
+        "_offer": doc.lemma[offer] if offer is not None else "",  # ... as is "proposal"
         "opposing": float(verb_lemma in OPPOSING and question.verb not in OPPOSING),
         "source": float(_source(doc, root) and not reported),  # not scored: not bolded
         "withheld": float(label == WITHHELD),  # the articles say there is no answer
@@ -976,6 +986,42 @@ def _role(doc: Parsed, i: int) -> str:
     if doc.dep[i] == "pobj" and doc.dep[doc.head[i]] == "agent":
         return "agent"  # "offered by Waste Management": the one who offers
     return doc.dep[i]
+
+
+# Nouns of an act someone proposes: "a bid by X", "the offer from X", "X's proposal".
+_OFFERS = frozenset(
+    ["offer", "bid", "proposal", "plan", "request", "call", "demand", "pledge", "suggestion",
+     "attempt", "move", "approach", "tender", "invitation", "threat", "attack"]
+)
+
+
+def _offer_of(doc: Parsed, i: int) -> int | None:
+    """The noun of an act the token makes through "by"/"from" ("an offer [from] X", also
+    parsed as "received [a bid] from X"), if any."""
+    if doc.dep[i] != "pobj" or doc.lemma[doc.head[i]] not in ("by", "from"):
+        return None
+    prep = doc.head[i]
+    noun = doc.head[prep]
+    if noun != prep and doc.lemma[noun] in _OFFERS:
+        return noun
+    if doc.pos[noun] == "VERB":  # the prepositional phrase hung on the verb, not its object
+        return next(
+            (j for j in range(noun + 1, prep) if doc.head[j] == noun and doc.dep[j] == "dobj"
+             and doc.lemma[j] in _OFFERS),
+            None,
+        )
+    return None
+
+
+def _offered_act(doc: Parsed, offer: int, who: int) -> int:
+    """What the offer is to do: "a bid ... [to acquire] the unit" (the noun's clause, or a
+    "to" clause right after the one who offers), else the offer itself."""
+    for j in range(len(doc)):
+        if doc.pos[j] != "VERB" or j <= who or j - who > 4 or doc.words[j - 1].lower() != "to":
+            continue
+        if doc.head[j] in (offer, doc.head[offer]):
+            return j
+    return offer
 
 
 def _governing_verb(doc: Parsed, i: int) -> int | None:

@@ -565,3 +565,11 @@ def test_a_capital_opening_a_sentence_makes_no_name_of_a_word_the_story_writes_l
     asked = reader.analyze("Which company made the tender offer?")
     (spans,) = reader.read(asked, [ReadPassage(text)])
     assert "Arbitrageurs" not in [text[s.start : s.end] for s in spans]
+
+
+def test_the_one_an_offer_comes_from_does_what_the_offer_is_to_do(reader):
+    text = (
+        "Acme Inc said it had received a bid from Smith Corp to acquire the unit, and Jones Ltd "
+        "said it backed Acme."
+    )
+    assert _best(reader, "Who wants to acquire the unit?", text)[0] == "Smith Corp"
