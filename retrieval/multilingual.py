@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from index.multilingual import MODEL_KEY, MultilingualEmbedder, load_vectors
+from index.parsing import Parsed
 from index.settings import MultilingualSettings
 from index.snapshot import Snapshot
 from index.store import Dated, PassageRow, SentenceVectors
@@ -142,10 +144,22 @@ class CrossLingual:
         rows = snap.store.passages(c.passage_id for c in top)
         ranked = [(rows[c.passage_id], c.fused) for c in top if c.passage_id in rows]
         english = snap.store.sentences(rows, snap.dim)
-        quotes = select_quotes(
-            question, qvec, ranked, self._sentences(ranked, english),
-            self.answerer.settings.max_quote_sentences,
-        )
+        sentences = self._sentences(ranked, english)
+        limit = self.answerer.settings.max_quote_sentences
+        quotes = select_quotes(question, qvec, ranked, sentences, limit)
+        spans = _typed_spans(snap, question, ranked)
+        if spans and self.settings.type_weight:
+            # A window holding a name or figure of the asked type wins over one without in the
+            # same passage; passages with none keep their quotes as they are. Never bolded.
+            typed = select_quotes(
+                question, qvec, [(r, f) for r, f in ranked if spans.get(r.id)], sentences,
+                limit, answers=spans, answer_weight=self.settings.type_weight,
+            )
+            quotes = sorted(
+                [dataclasses.replace(q, answer=None) for q in typed]
+                + [q for q in quotes if not spans.get(q.row.id)],
+                key=lambda q: -q.score,
+            )
         # Same facts are merged on the English sentence vectors, whose threshold is MiniLM's.
         quotes = [_english_vector(q, english) for q in quotes]
         watch.lap("quotes")
@@ -177,6 +191,55 @@ class CrossLingual:
             assert matrix is not None
             out[row.id] = SentenceVectors(spans[row.id], matrix[index])
         return out
+
+
+# What a German or French question asks for, by its first words: the entity labels (spaCy's,
+# in the English passages' stored parses) that an answer holds. Set by hand from the two
+# languages' question words, not from the dev questions; other questions get no type.
+_ASKED = [
+    (re.compile(r"(?:wer|wem|wen|qui)\b", re.I), frozenset({"PERSON", "ORG", "NORP"})),
+    (re.compile(r"(?:wann|bis wann|an welchem tag|quand|jusqu'à quand|à quelle date)\b", re.I),
+     frozenset({"DATE", "TIME"})),
+    (re.compile(r"(?:wo|woher|wohin|où|d'où)\b", re.I), frozenset({"GPE", "LOC", "FAC"})),
+    (re.compile(r"(?:wie ?viele?|combien|zu welchem (?:kurs|preis)|à quel (?:prix|cours)|"
+                r"quel prix)\b", re.I),
+     frozenset({"MONEY", "CARDINAL", "PERCENT", "QUANTITY"})),
+    (re.compile(r"(?:welche[mnrs]? (?:unternehmen|firma|firmen|bank|banken|konzern)|"
+                r"quelles? (?:société|entreprise|banque)s?)\b", re.I), frozenset({"ORG"})),
+]
+
+
+def asked_labels(question: str) -> frozenset[str]:
+    """The entity labels a German or French question asks for ("Wer ...?": a person or an
+    organisation); empty when its first words ask for no type."""
+    text = question.strip()
+    for pattern, labels in _ASKED:
+        if pattern.match(text):
+            return labels
+    return frozenset()
+
+
+def _typed_spans(
+    snap: Snapshot, question: str, ranked: list[tuple[PassageRow, float]]
+) -> dict[int, list[tuple[int, int, float]]]:
+    """Entities of the asked type in the passages' stored parses, as article offsets."""
+    labels = asked_labels(question)
+    if not labels:
+        return {}
+    stored = snap.store.parses(row.id for row, _ in ranked)
+    spans: dict[int, list[tuple[int, int, float]]] = {}
+    for row, _ in ranked:
+        if row.id not in stored:
+            continue  # parsed only at question time in the English path: none here
+        parsed = Parsed.from_json(row.text, stored[row.id])
+        found = [
+            (row.start + parsed.idx[a], row.start + parsed.end(b - 1), 1.0)
+            for a, b, label in parsed.ents
+            if label in labels
+        ]
+        if found:
+            spans[row.id] = found
+    return spans
 
 
 def _english_vector(quote: Quote, english: dict[int, SentenceVectors]) -> Quote:

@@ -392,3 +392,33 @@ def test_a_question_runs_on_its_own_threads_and_indexing_on_all(monkeypatch):
     embedder.encode_documents(["A passage."])
     assert runtime.asked == [1, 1, 2]
     assert embedder.encode_queries(["Wer?"]).shape == (1, 4)
+
+
+@pytest.mark.parametrize(
+    ("question", "label"),
+    [
+        ("Wer hat die Raketen geliefert?", "PERSON"),
+        ("wer hat gulfex gekauft", "ORG"),
+        ("Qui a désavoué la déclaration ?", "PERSON"),
+        ("Wann läuft das Angebot aus?", "DATE"),
+        ("Quand Ropak a-t-il lancé son offre ?", "DATE"),
+        ("Wo liegt der Truppenübungsplatz?", "GPE"),
+        ("Où se trouve l'unité ?", "GPE"),
+        ("Wie viele Zimmer hat das Hotel?", "CARDINAL"),
+        ("Combien paie l'acheteur ?", "MONEY"),
+        ("Welche Bank finanziert das Gebot?", "ORG"),
+    ],
+)
+def test_the_first_words_of_a_german_or_french_question_say_what_it_asks_for(question, label):
+    from retrieval.multilingual import asked_labels
+
+    assert label in asked_labels(question)
+
+
+@pytest.mark.parametrize(
+    "question", ["Warum will Penril Triplett verkaufen?", "Pourquoi l'Occident ?", "Wohnung?"]
+)
+def test_other_questions_ask_for_no_type(question):
+    from retrieval.multilingual import asked_labels
+
+    assert asked_labels(question) == frozenset()
