@@ -21,6 +21,7 @@ from index.settings import (
     EmbeddingSettings,
     FeedSettings,
     IngestSettings,
+    MultilingualSettings,
     VectorSettings,
 )
 from retrieval.settings import RetrievalSettings
@@ -57,6 +58,7 @@ class Config:
     ingest: IngestSettings = field(default_factory=IngestSettings)
     feeds: FeedSettings = field(default_factory=FeedSettings)
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+    multilingual: MultilingualSettings = field(default_factory=MultilingualSettings)
     bot: BotSettings = field(default_factory=BotSettings)
     source: Path | None = None  # the config.toml these came from
 
@@ -72,6 +74,7 @@ _SECTIONS: dict[str, type] = {
     "ingest": IngestSettings,
     "feeds": FeedSettings,
     "retrieval": RetrievalSettings,
+    "multilingual": MultilingualSettings,
     "bot": BotSettings,
 }
 
