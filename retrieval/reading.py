@@ -283,15 +283,21 @@ class SpacyReader:
 
     def read(self, question: Question, passages: Sequence[ReadPassage]) -> list[list[Span]]:
         weights = self.weights["typed" if question.typed else "open"]
+        found = self.featurize(question, passages)
+        # A story that names none of what the question names answers something else ("Sale
+        # is paying 3.6 mln dlrs" for "how much is the buyer paying for RMJ") once another
+        # story names it all.
+        named = any(c[2]["missing_names"] == 0 for cands in found for c in cands)
         return [
             sorted(
                 (
                     Span(a, b, self._score(f, weights), not f["source"], bool(f["withheld"]))
                     for a, b, f in cands
+                    if not (named and question.names and f["missing_names"] == 1)
                 ),
                 key=lambda s: -s.score,
             )
-            for cands in self.featurize(question, passages)
+            for cands in found
         ]
 
     def featurize(

@@ -573,3 +573,13 @@ def test_the_one_an_offer_comes_from_does_what_the_offer_is_to_do(reader):
         "said it backed Acme."
     )
     assert _best(reader, "Who wants to acquire the unit?", text)[0] == "Smith Corp"
+
+
+def test_a_story_naming_nothing_the_question_names_gives_no_answer_beside_one_that_does(reader):
+    asked = reader.analyze("How much is Acme paying for Bell?")
+    named = ReadPassage("Acme Corp said it would pay about 79 mln dlrs for Bell Inc.")
+    other = ReadPassage("Sale Tilney said it was paying 3.6 mln dlrs in cash for the broker.")
+    spans_named, spans_other = reader.read(asked, [named, other])
+    assert spans_named and not spans_other
+    (alone,) = reader.read(asked, [other])  # with no story naming them, it may still answer
+    assert alone
