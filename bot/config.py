@@ -21,6 +21,7 @@ from index.settings import (
     EmbeddingSettings,
     FeedSettings,
     IngestSettings,
+    StoreSettings,
     VectorSettings,
 )
 from retrieval.settings import RetrievalSettings
@@ -51,6 +52,7 @@ class BotSettings:
 @dataclass(frozen=True)
 class Config:
     data_dir: Path = Path("data")
+    store: StoreSettings = field(default_factory=StoreSettings)
     chunking: ChunkSettings = field(default_factory=ChunkSettings)
     embedding: EmbeddingSettings = field(default_factory=EmbeddingSettings)
     vectors: VectorSettings = field(default_factory=VectorSettings)
@@ -66,6 +68,7 @@ class Config:
 
 
 _SECTIONS: dict[str, type] = {
+    "store": StoreSettings,
     "chunking": ChunkSettings,
     "embedding": EmbeddingSettings,
     "vectors": VectorSettings,
