@@ -154,6 +154,9 @@ class PgDatabase:
             max_size=self.settings.pool_size,
             kwargs={**self._options(), "autocommit": True},
             configure=register_vector,
+            # a connection the server dropped (a restart, a failover) is replaced before use, so
+            # the first question after an outage is answered rather than refused
+            check=psycopg_pool.ConnectionPool.check_connection,
             timeout=self.settings.connect_timeout_s,
             open=False,
             name=f"quotebot-{self.schema}",

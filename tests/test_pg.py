@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -17,6 +18,9 @@ import pytest
 from index.builder import IndexRun
 from index.errors import IndexBusy, QuotebotError, StoreUnavailable
 from index.settings import StoreSettings
+from index.storage import open_storage
+from retrieval.engine import Answerer
+from retrieval.settings import RetrievalSettings
 from tests.conftest import NO_PG, PG_URL, Backend
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason=NO_PG)
@@ -203,3 +207,44 @@ def test_kill_9_mid_run_leaves_whole_articles_and_the_rerun_finishes(
     assert summary.passages_embedded == 40 - kept
     final = storage.check(model=fake_embedder.name, dim=fake_embedder.dim)
     assert final.ok and final.counts["articles"] == final.counts["vectors"] == 40
+
+
+@pytest.mark.slow
+def test_answers_resume_after_the_server_restarts(tmp_path, corpus, fake_embedder):
+    """A server of its own (tools/pg.py in a directory of the test's): stopped, questions get
+    StoreUnavailable (the bot's "try again"); started again, the pool reconnects by itself."""
+    root = Path(__file__).parents[1]
+    state = Path(tempfile.mkdtemp(prefix="quotebot-pg-restart-", dir="/tmp"))
+    env = {**os.environ, "PGSERVER_DIR": str(state)}
+
+    def tool(*args: str) -> str:
+        done = subprocess.run([sys.executable, str(root / "tools" / "pg.py"), *args], env=env,
+                              check=True, capture_output=True, text=True)
+        return done.stdout.strip()
+
+    storage = None
+    try:
+        url = tool("start").splitlines()[-1]
+        assert url.startswith("postgresql://") and "@127.0.0.1:" in url
+        assert tool("start").splitlines()[-1] == url  # running: the same server
+        storage = open_storage(
+            tmp_path / "data", StoreSettings(url=url, schema="restart", connect_timeout_s=2.0)
+        )
+        storage.update([corpus], IndexRun(fake_embedder))
+        answerer = Answerer(
+            storage.data_dir, fake_embedder, RetrievalSettings(highlight=False),
+            served=storage.served(fake_embedder.name, fake_embedder.dim),
+        )
+        before = answerer.ask("Storm Shadow missiles").to_json()
+        assert "Storm Shadow" in before["answers"][0]["quote"]
+        tool("stop", "--keep")
+        with pytest.raises(StoreUnavailable, match="unavailable") as caught:
+            answerer.ask("Storm Shadow missiles")
+        assert url.split("@")[0].split(":")[-1] not in str(caught.value)  # no password
+        assert tool("start").splitlines()[-1] == url  # same port and password
+        assert answerer.ask("Storm Shadow missiles").to_json() == before
+    finally:
+        if storage is not None:
+            storage.close()
+        tool("stop")
+    assert not state.exists()  # stop removes the server's files

@@ -96,7 +96,8 @@ def start(state: Path) -> str:
     if running(state):
         return url(state)
     pgdata, sock = state / "pgdata", state / "socket"
-    state.mkdir(mode=0o755, parents=True, exist_ok=True)
+    state.mkdir(parents=True, exist_ok=True)
+    state.chmod(0o755)  # the server's user must reach its files (the password file stays 600)
     as_server_user()  # creates the user first
     fresh = not (pgdata / "PG_VERSION").exists()
     if fresh:
@@ -137,16 +138,21 @@ def start(state: Path) -> str:
     return url(state)
 
 
-def stop(state: Path) -> None:
+def stop(state: Path, keep: bool = False) -> None:
     if running(state):
         run("pg_ctl", "stop", "-w", "-m", "fast", "-D", str(state / "pgdata"))
-    shutil.rmtree(state, ignore_errors=True)
+    if not keep:
+        shutil.rmtree(state, ignore_errors=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=["start", "stop", "url"])
-    command = parser.parse_args().command
+    parser.add_argument(
+        "--keep", action="store_true", help="stop: keep the files, for a later start (tests)"
+    )
+    args = parser.parse_args()
+    command = args.command
     state = state_dir()
     if command == "start":
         started = time.perf_counter()
@@ -154,8 +160,8 @@ def main() -> None:
         print(f"PostgreSQL in {state} ({time.perf_counter() - started:.1f} s)", file=sys.stderr)
         print(address)
     elif command == "stop":
-        stop(state)
-        print(f"stopped; removed {state}", file=sys.stderr)
+        stop(state, keep=args.keep)
+        print(f"stopped; {'kept' if args.keep else 'removed'} {state}", file=sys.stderr)
     elif running(state):
         print(url(state))
     else:
