@@ -428,19 +428,21 @@ class PgServed(Catalogued):
         self._snapshot: Snapshot | None = None
 
     def snapshot(self) -> Snapshot:
-        if self._snapshot is None:
-            meta = self.db.meta()
-            if "model" not in meta:
-                raise IndexNotBuilt(
-                    f"no index in {self.db.where}: build one with `quotebot index PATH...`"
-                )
-            wrong = meta_mismatch(meta, self.model, self.dim)
-            if wrong is not None:
-                raise ModelMismatch(f"{self.db.where}: {wrong[1]}: {REBUILD}")
-            dim = int(meta["dim"])
+        """The snapshot, after reading the model it was built with (one small query): an index
+        rebuilt meanwhile by another process, with another model, is a clear error here."""
+        meta = self.db.meta()
+        if "model" not in meta:
+            raise IndexNotBuilt(
+                f"no index in {self.db.where}: build one with `quotebot index PATH...`"
+            )
+        wrong = meta_mismatch(meta, self.model, self.dim)
+        if wrong is not None:
+            raise ModelMismatch(f"{self.db.where}: {wrong[1]}: {REBUILD}")
+        built = (meta["model"], int(meta["dim"]))
+        if self._snapshot is None or (self._snapshot.model, self._snapshot.dim) != built:
             self._snapshot = Snapshot(
-                GENERATION, PgStore(self.db), PgVectors(self.db, dim, self.ef_search),  # type: ignore[arg-type]
-                meta["model"], dim,
+                GENERATION, PgStore(self.db), PgVectors(self.db, built[1], self.ef_search),
+                *built,
             )
         return self._snapshot
 

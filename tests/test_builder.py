@@ -111,6 +111,8 @@ def test_model_mismatch_is_a_clear_error(backend, tmp_path, corpus, fake_embedde
     class Other(type(fake_embedder)):
         name, dim = "other-model", 32
 
+    answering = storage.served(fake_embedder.name, fake_embedder.dim)
+    assert answering.snapshot().model == "fake-hash"
     served = storage.served(Other.name, Other.dim)
     with pytest.raises(ModelMismatch, match="rebuild"):
         Answerer(storage.data_dir, Other(), SETTINGS, served=served).ask("troops")
@@ -123,6 +125,8 @@ def test_model_mismatch_is_a_clear_error(backend, tmp_path, corpus, fake_embedde
     assert len(summary.added) == 4
     snap = storage.served(Other.name, Other.dim).snapshot()
     assert (snap.model, snap.dim, len(snap.vectors)) == ("other-model", 32, 4)
+    with pytest.raises(ModelMismatch, match="other-model"):  # served from before the rebuild
+        answering.snapshot()
 
 
 def test_no_index_and_corrupt_index_are_clear_errors(tmp_path, corpus, fake_embedder):

@@ -248,3 +248,43 @@ def test_answers_resume_after_the_server_restarts(tmp_path, corpus, fake_embedde
             storage.close()
         tool("stop")
     assert not state.exists()  # stop removes the server's files
+
+
+def test_a_reader_never_sees_half_an_article_while_a_run_writes(tmp_path, pg, fake_embedder):
+    import threading
+
+    import index.pg_build
+
+    src = _articles(tmp_path / "src", 30)
+    storage = pg.storage(tmp_path / "data")
+    storage.update([src], IndexRun(fake_embedder))
+    for i in range(30):  # every article changes and grows a second paragraph of passages
+        (src / f"a{i:03d}.txt").write_text(
+            f"Story {i}\n" + " ".join(f"Town {i} voted on item {j}." for j in range(40)) + "\n",
+            encoding="utf-8",
+        )
+    seen: list[tuple[int, int]] = []  # (articles, articles without passages) per read
+    stop = threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            with storage.db.reading() as conn:
+                seen.append(conn.execute(
+                    "select count(*), count(*) filter (where not exists (select 1 from passages "
+                    "p where p.article_id = a.id)) from articles a"
+                ).fetchone())
+
+    reader = threading.Thread(target=read)
+    old = index.pg_build.BATCH_PASSAGES
+    index.pg_build.BATCH_PASSAGES = 4  # many small transactions for the reader to fall between
+    reader.start()
+    try:
+        summary = storage.update([src], IndexRun(fake_embedder))
+    finally:
+        index.pg_build.BATCH_PASSAGES = old
+        stop.set()
+        reader.join()
+    assert len(summary.updated) == 30
+    assert len(seen) > 5
+    assert {total for total, _ in seen} == {30}  # an article replaced is never missing
+    assert {empty for _, empty in seen} == {0}  # nor there without its passages
