@@ -15,6 +15,7 @@ import json
 import logging
 import math
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -104,6 +105,7 @@ class PgDatabase:
         self.schema = settings.schema
         self.where = f"{redact(settings.url)} (schema {self.schema})"
         self._pool: psycopg_pool.ConnectionPool[Any] | None = None
+        self._opening = threading.Lock()
         self._extension_schema = "public"
 
     # -- connections -----------------------------------------------------------------------------
@@ -134,16 +136,24 @@ class PgDatabase:
         return conn
 
     def prepare(self) -> None:
-        """Create the extension and the schema, migrated, once per process."""
+        """Create the extension and the schema, migrated, and the pool, once per process (the
+        full-text thread and the question's thread may both be first)."""
         if self._pool is not None:
             return
+        with self._opening:
+            if self._pool is None:
+                self._open()
+
+    def _open(self) -> None:
         try:
             with psycopg.connect(
                 self.settings.url, autocommit=True,
                 connect_timeout=max(1, math.ceil(self.settings.connect_timeout_s)),
             ) as conn:
-                self._extension_schema = self._ensure_extension(conn)
-                conn.execute(f'create schema if not exists "{self.schema}"')
+                with conn.transaction():  # "if not exists" still races another process
+                    conn.execute("select pg_advisory_xact_lock(hashtext('quotebot-prepare'))")
+                    self._extension_schema = self._ensure_extension(conn)
+                    conn.execute(f'create schema if not exists "{self.schema}"')
                 conn.execute(f"set search_path = {self.schema}, {self._extension_schema}")
                 migrate_postgres(conn, MIGRATIONS, lock=f"quotebot-migrate:{self.schema}")
         except psycopg.OperationalError as exc:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .check import CheckReport, Problem, _few, _span_count
-from .errors import QuotebotError
+from .errors import QuotebotError, VectorExtensionMissing
 from .pg import PgDatabase, meta_mismatch
 
 
@@ -65,6 +65,8 @@ def check_postgres(
                 ]
                 if bad:
                     add("sentence_vectors_wrong_size", f"passages: {_few(bad)}")
-    except QuotebotError as exc:  # unreachable, no extension
+    except VectorExtensionMissing as exc:
+        add("vector_extension_missing", str(exc))
+    except QuotebotError as exc:  # unreachable, or a statement timed out
         add("database_unreachable", str(exc))
     return CheckReport(data_dir, db.where, tuple(problems), (), counts)

@@ -288,3 +288,34 @@ def test_a_reader_never_sees_half_an_article_while_a_run_writes(tmp_path, pg, fa
     assert len(seen) > 5
     assert {total for total, _ in seen} == {30}  # an article replaced is never missing
     assert {empty for _, empty in seen} == {0}  # nor there without its passages
+
+
+def test_a_database_without_pgvector_says_how_to_get_it(tmp_path):
+    """A database of its own, owned by a role that may not create extensions (pgvector is not
+    a trusted extension): the error says to install it, and shows no password."""
+    import secrets
+    from urllib.parse import urlsplit
+
+    import psycopg
+
+    from index.errors import VectorExtensionMissing
+
+    name, password = f"qb_noext_{os.getpid()}", secrets.token_urlsafe(12)
+    server = urlsplit(PG_URL)
+    admin = psycopg.connect(PG_URL, autocommit=True)
+    storage = None
+    try:
+        admin.execute(f"create role {name} login password '{password}'")
+        admin.execute(f"create database {name} owner {name}")
+        url = f"postgresql://{name}:{password}@{server.hostname}:{server.port}/{name}"
+        storage = open_storage(tmp_path, StoreSettings(url=url))
+        with pytest.raises(VectorExtensionMissing, match="create extension vector") as caught:
+            storage.served().snapshot()
+        assert password not in str(caught.value) and name in str(caught.value)
+        assert storage.check().names == ["vector_extension_missing"]
+    finally:
+        if storage is not None:
+            storage.close()
+        admin.execute(f"drop database if exists {name}")
+        admin.execute(f"drop role if exists {name}")
+        admin.close()
