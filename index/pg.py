@@ -247,11 +247,19 @@ def ts_query(question: str) -> str | None:
     return " or ".join(f'"{w}"' for w in words) if words else None
 
 
+_NOT_COUNTED = object()  # what no ``meta.changes`` value equals, not even a missing one
+
+
 class PgStore:
     """The reads of ``index.backend.ReadStore``, one pooled connection per statement."""
 
     def __init__(self, db: PgDatabase) -> None:
         self.db = db
+        # word -> passages holding it, and the passages counted, as of ``_counted_at``
+        self._df: dict[str, int] = {}
+        self._n = 0
+        self._counted_at: object = _NOT_COUNTED
+        self._counting = threading.Lock()
 
     def _all(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self.db.reading() as conn:
@@ -260,21 +268,55 @@ class PgStore:
     def fts_search(
         self, question: str, limit: int, max_postings: int = 0, dated: Dated | None = None
     ) -> list[tuple[int, float]]:
-        """(passage id, ts_rank, higher is better) for the question's words. ``max_postings``
-        is the SQLite backend's bm25 cost cap; the GIN index and ts_rank need none."""
-        query = ts_query(question)
-        if query is None:
+        """(passage id, score, higher is better) for the question's words: the passages holding
+        any of them (GIN), ranked by each word's ``ts_rank`` times its idf. ts_rank alone weighs
+        every word alike, so a common word would rank as high as a rare one; bm25 (the SQLite
+        backend's) weighs them by idf too. ``max_postings`` is the SQLite backend's bm25 cost
+        cap; the GIN index needs none."""
+        words = [w for w in (w.replace('"', " ").strip() for w in fts_words(question)) if w]
+        if not words:
+            return []
+        weights = self._idf(words)
+        if not weights:
             return []
         where, args = "", []
         if dated is not None:
             cond, args = dated_sql(dated, "%s")
             where = f" and p.article_id in (select a.id from articles a where {cond})"
+        terms = [f'"{w}"' for w in weights]
+        rank = " + ".join(
+            f"ts_rank('{TS_WEIGHTS}', p.tsv, websearch_to_tsquery('{TS_CONFIG}', %s), 1) * %s"
+            for _ in terms
+        )
         sql = (
-            f"select p.id, ts_rank('{TS_WEIGHTS}', p.tsv, q, 1) as rank from passages p, "
-            f"websearch_to_tsquery('{TS_CONFIG}', %s) q where p.tsv @@ q{where} "
+            f"select p.id, {rank} as rank from passages p "
+            f"where p.tsv @@ websearch_to_tsquery('{TS_CONFIG}', %s){where} "
             "order by rank desc, p.id limit %s"
         )
-        return [(int(i), float(r)) for i, r in self._all(sql, [query, *args, limit])]
+        ranked = [x for term in terms for x in (term, weights[term[1:-1]])]
+        rows = self._all(sql, [*ranked, " or ".join(terms), *args, limit])
+        return [(int(i), float(r)) for i, r in rows]
+
+    def _idf(self, words: list[str]) -> dict[str, float]:
+        """bm25's idf of each word that matches any passage, from counts cached until the index
+        changes (``meta.changes``, counted up by every committed batch)."""
+        with self._counting, self.db.reading() as conn:  # questions run in several threads
+            (changed,) = conn.execute(
+                "select value from meta where key = 'changes'"
+            ).fetchone() or (None,)
+            if changed != self._counted_at:
+                self._df.clear()
+                (self._n,) = conn.execute("select count(*) from passages").fetchone()  # type: ignore[misc]
+                self._counted_at = changed
+            for word in words:
+                if word not in self._df:
+                    (self._df[word],) = conn.execute(  # type: ignore[misc]
+                        "select count(*) from passages "
+                        f"where tsv @@ websearch_to_tsquery('{TS_CONFIG}', %s)",
+                        [f'"{word}"'],
+                    ).fetchone()
+            n, df = self._n, {w: self._df[w] for w in words}
+        return {w: math.log(1 + (n - d + 0.5) / (d + 0.5)) for w, d in df.items() if d}
 
     def dated_passages(self, dated: Dated) -> list[int]:
         cond, args = dated_sql(dated, "%s")

@@ -141,7 +141,13 @@ def _set_meta(conn: psycopg.Connection[Any], key: str, value: str) -> None:
 
 
 def _touch(conn: psycopg.Connection[Any]) -> None:
+    """Record a committed change: when, and a counter that readers' cached counts key on
+    (two runs may commit within the same second)."""
     _set_meta(conn, "updated_at", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    conn.execute(
+        "insert into meta (key, value) values ('changes', '1') on conflict (key) "
+        "do update set value = (meta.value::bigint + 1)::text"
+    )
 
 
 def _batches(planned: Planned) -> Iterator[Planned]:

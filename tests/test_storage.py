@@ -90,3 +90,28 @@ def test_catalogue_and_stats(backend, tmp_path, dated, fake_embedder):
     stats = served.stats()
     assert stats["articles"] == 4 and stats["vectors"] == 4 and stats["dim"] == 64
     assert stats["model"] == "fake-hash" and stats["bytes"] > 0
+
+
+def test_a_rare_word_outranks_a_common_one(backend, tmp_path, fake_embedder):
+    """bm25 on SQLite, ts_rank times idf on PostgreSQL: "keeper" (one article) weighs more than
+    "harbour" (twelve), though a short passage of the common word has the higher ts_rank."""
+    src = tmp_path / "src"
+    src.mkdir()
+    rows = [{"id": f"h{i}", "title": f"Port {i}", "text": "The harbour was busy."}
+            for i in range(12)]
+    rows.append({"id": "k", "title": "Shore", "text": "A keeper waved from the rocks."})
+    (src / "feed.jsonl").write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    storage = backend.storage(tmp_path / "data")
+    storage.update([src], IndexRun(fake_embedder))
+    served = storage.served()
+    store = served.snapshot().store
+    hits = store.fts_search("harbour keeper", 20)
+    assert len(hits) == 13
+    assert store.passage_articles([hits[0][0]]) == {hits[0][0]: "k"}
+    # a word counted while absent is counted again once the index changes
+    assert store.fts_search("lighthouse", 5) == []
+    rows.append({"id": "l", "title": "Cape", "text": "The lighthouse was lit."})
+    (src / "feed.jsonl").write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    storage.update([src], IndexRun(fake_embedder))
+    store = served.snapshot().store  # PostgreSQL: the same store, its counts cached
+    assert [store.passage_articles([p])[p] for p, _ in store.fts_search("lighthouse", 5)] == ["l"]
