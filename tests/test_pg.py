@@ -23,7 +23,7 @@ from retrieval.engine import Answerer
 from retrieval.settings import RetrievalSettings
 from tests.conftest import NO_PG, PG_URL, Backend
 
-pytestmark = pytest.mark.skipif(not PG_URL, reason=NO_PG)
+needs_pg = pytest.mark.skipif(not PG_URL, reason=NO_PG)  # all but the redaction tests
 
 
 @pytest.fixture
@@ -60,6 +60,7 @@ def test_passwords_are_redacted(text, shown):
     assert redact(text) == shown
 
 
+@needs_pg
 def test_an_unreachable_server_is_a_clear_error_without_the_password(tmp_path, pg):
     import socket
 
@@ -79,6 +80,7 @@ def test_an_unreachable_server_is_a_clear_error_without_the_password(tmp_path, p
     assert "hunter2secret" not in report.problems[0].detail
 
 
+@needs_pg
 def test_the_schema_is_migrated_once_to_the_latest_version(tmp_path, pg):
     from index.pg import MIGRATIONS, PgDatabase
 
@@ -100,6 +102,7 @@ def test_the_schema_is_migrated_once_to_the_latest_version(tmp_path, pg):
         second.close()
 
 
+@needs_pg
 def test_a_slow_query_is_cancelled_by_the_statement_timeout(tmp_path, pg):
     from index.pg import PgDatabase
 
@@ -114,6 +117,7 @@ def test_a_slow_query_is_cancelled_by_the_statement_timeout(tmp_path, pg):
         db.close()
 
 
+@needs_pg
 def test_one_index_run_at_a_time(tmp_path, pg, fake_embedder):
     import psycopg
 
@@ -160,6 +164,7 @@ CHILD = textwrap.dedent(
 )
 
 
+@needs_pg
 @pytest.mark.slow
 def test_kill_9_mid_run_leaves_whole_articles_and_the_rerun_finishes(
     tmp_path, pg, fake_embedder
@@ -209,6 +214,7 @@ def test_kill_9_mid_run_leaves_whole_articles_and_the_rerun_finishes(
     assert final.ok and final.counts["articles"] == final.counts["vectors"] == 40
 
 
+@needs_pg
 @pytest.mark.slow
 def test_answers_resume_after_the_server_restarts(tmp_path, corpus, fake_embedder):
     """A server of its own (tools/pg.py in a directory of the test's): stopped, questions get
@@ -250,6 +256,7 @@ def test_answers_resume_after_the_server_restarts(tmp_path, corpus, fake_embedde
     assert not state.exists()  # stop removes the server's files
 
 
+@needs_pg
 def test_a_reader_never_sees_half_an_article_while_a_run_writes(tmp_path, pg, fake_embedder):
     import threading
 
@@ -290,6 +297,7 @@ def test_a_reader_never_sees_half_an_article_while_a_run_writes(tmp_path, pg, fa
     assert {empty for _, empty in seen} == {0}  # nor there without its passages
 
 
+@needs_pg
 def test_a_database_without_pgvector_says_how_to_get_it(tmp_path):
     """A database of its own, owned by a role that may not create extensions (pgvector is not
     a trusted extension): the error says to install it, and shows no password."""
