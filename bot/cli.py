@@ -84,7 +84,7 @@ class _Bar:
     def __call__(self, stage: str, done: int, total: int) -> None:
         from tqdm import tqdm
 
-        if stage not in ("embedding", "parsing") or total == 0:
+        if stage not in ("embedding", "parsing", "multilingual") or total == 0:
             return
         if stage != self.stage:
             self.close()
@@ -102,8 +102,10 @@ def format_summary(summary: IndexSummary) -> str:
     lines = [
         f"added {len(summary.added)}, updated {len(summary.updated)}, unchanged "
         f"{len(summary.unchanged)}, removed {len(summary.removed)}, skipped "
-        f"{len(summary.skipped)} ({summary.passages_embedded} passages embedded in "
-        f"{summary.seconds:.1f}s)"
+        f"{len(summary.skipped)} ({summary.passages_embedded} passages embedded"
+        + (f", {summary.passages_multilingual} multilingual" if summary.passages_multilingual
+           else "")
+        + f" in {summary.seconds:.1f}s)"
     ]
     for label, items in (
         ("added", summary.added),

@@ -21,6 +21,7 @@ from index.settings import (
     EmbeddingSettings,
     FeedSettings,
     IngestSettings,
+    MultilingualSettings,
     StoreSettings,
     VectorSettings,
 )
@@ -59,6 +60,7 @@ class Config:
     ingest: IngestSettings = field(default_factory=IngestSettings)
     feeds: FeedSettings = field(default_factory=FeedSettings)
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+    multilingual: MultilingualSettings = field(default_factory=MultilingualSettings)
     bot: BotSettings = field(default_factory=BotSettings)
     source: Path | None = None  # the config.toml these came from
 
@@ -75,6 +77,7 @@ _SECTIONS: dict[str, type] = {
     "ingest": IngestSettings,
     "feeds": FeedSettings,
     "retrieval": RetrievalSettings,
+    "multilingual": MultilingualSettings,
     "bot": BotSettings,
 }
 
@@ -117,6 +120,13 @@ def load_config(path: Path | None = None, data_dir: Path | None = None) -> Confi
         bot, article_dirs=tuple(str((base / d).resolve()) for d in bot.article_dirs)
     )
     sections["bot"] = bot
+    store, multilingual = sections.get("store"), sections.get("multilingual")
+    if store is not None and store.url and multilingual is not None and multilingual.enabled:
+        # its second vector index is a FAISS file of the generation (index/multilingual.py)
+        raise ConfigError(
+            f"{where}: [multilingual] enabled needs the index in the data directory for now: "
+            "set [store] url = \"\" or [multilingual] enabled = false"
+        )
     return Config(data_dir=data, source=Path(path) if path else None, **sections)
 
 

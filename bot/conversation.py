@@ -156,5 +156,6 @@ def take_turn(text: str, ask: Callable[[str], Result]) -> Turn:
     if chatting is not None:
         return Turn(question, small_talk=chatting)
     result = ask(question)
-    language = foreign_language(question) if result.abstained else None
+    # Answered in its language already (multilingual vectors): no "please ask in English".
+    language = foreign_language(question) if result.abstained and not result.language else None
     return Turn(question, result=result, english_only=language, used_part=cut)

@@ -31,6 +31,7 @@ from index.feeds import (
     fetch_lock,
     unindexed,
 )
+from index.multilingual import MultilingualEmbedder, load_multilingual
 from index.parsing import Parser
 from index.records import Document, IndexSummary
 from index.sources import ANY_ADDRESS, fetch_url, read_file, safe_upload_name, url_key
@@ -39,16 +40,23 @@ from index.store import ArticleInfo, Catalog
 from retrieval.answers import Result
 from retrieval.dates import find_period
 from retrieval.engine import Answerer
+from retrieval.multilingual import CrossLingual
 from retrieval.reading import Reader, SpacyReader
 from retrieval.settings import RetrievalSettings
 
 from .config import Config
+from .conversation import foreign_language
 
 
 class Services:
     """Everything the front ends need, built from one ``Config``."""
 
-    def __init__(self, config: Config, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        embedder: Embedder | None = None,
+        multilingual: MultilingualEmbedder | None = None,
+    ) -> None:
         self.config = config
         self._embedder = embedder
         self._answerer: Answerer | None = None
@@ -56,6 +64,8 @@ class Services:
         self.storage: Storage = open_storage(
             config.data_dir, config.store, ef_search=config.vectors.hnsw_ef_search
         )
+        self._multilingual = multilingual  # used only when [multilingual] enabled
+        self._crosslingual: CrossLingual | None = None
         # What is indexed, read without the model: `quotebot sources` and `stats` load none.
         self.catalogue = self.storage.served()
         self._lock = threading.Lock()  # guards lazy loading
@@ -87,6 +97,30 @@ class Services:
         return Answerer(self.config.data_dir, embedder, settings, reader, served=served)
 
     @property
+    def multilingual(self) -> MultilingualEmbedder | None:
+        """The multilingual model when ``[multilingual] enabled``; ModelMissing, naming the
+        package, when it is enabled but not installed."""
+        settings = self.config.multilingual
+        if not settings.enabled:
+            return None
+        with self._lock:
+            if self._multilingual is None:
+                self._multilingual = load_multilingual(settings)
+            return self._multilingual
+
+    @property
+    def crosslingual(self) -> CrossLingual | None:
+        """Answering in other languages, when enabled."""
+        embedder = self.multilingual
+        if embedder is None:
+            return None
+        answerer = self.answerer
+        with self._lock:
+            if self._crosslingual is None:
+                self._crosslingual = CrossLingual(answerer, embedder, self.config.multilingual)
+            return self._crosslingual
+
+    @property
     def parser(self) -> Parser | None:
         """The answer reader's parser, so that passages are parsed once, when indexed."""
         if not self.config.ingest.parse_passages:
@@ -102,6 +136,8 @@ class Services:
         """
         answerer = self.answerer
         answerer.reader  # noqa: B018 - loads the spaCy model now, not on a user's question
+        if self.crosslingual is not None:
+            foreign_language("Wer hat Truppen vorgeschlagen?")  # loads lingua's models (a second)
         find_period("on March 2", dt.date.today())  # and dateparser's tables (a quarter second)
         try:
             answerer.refresh()
@@ -113,6 +149,15 @@ class Services:
         self, question: str, k: int = 3, since: dt.date | None = None,
         until: dt.date | None = None,
     ) -> Result:
+        """The answers to ``question``. With ``[multilingual] enabled``, a question in another
+        language is answered from the multilingual vectors (English ones never are)."""
+        crosslingual = self.crosslingual
+        if crosslingual is not None:
+            language = foreign_language(question)
+            if language is not None:
+                result = crosslingual.ask(question, language, k=k, since=since, until=until)
+                if result is not None:  # None: the served index has no multilingual vectors
+                    return result
         return self.answerer.ask(question, k=k, since=since, until=until)
 
     def index(
@@ -130,6 +175,8 @@ class Services:
                 vectors=self.config.vectors,
                 ingest=self.config.ingest,
                 parser=self.parser,
+                multilingual=self.multilingual,
+                multilingual_settings=self.config.multilingual,
                 prune=prune,
                 rebuild=rebuild,
                 progress=progress,

@@ -35,9 +35,10 @@ from .errors import (
     ModelMismatch,
     QuotebotError,
 )
+from .multilingual import MultilingualEmbedder, is_current, update_vectors
 from .parsing import Parser
 from .records import Article, Document, IndexSummary, Passage, Skipped
-from .settings import ChunkSettings, IngestSettings, VectorSettings
+from .settings import ChunkSettings, IngestSettings, MultilingualSettings, VectorSettings
 from .snapshot import (
     DB_FILE,
     REBUILD,
@@ -56,7 +57,8 @@ from .vectors import Vectors
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
-"""Called as ``progress(stage, done, total)``; stages are "reading", "embedding", "saving"."""
+"""Called as ``progress(stage, done, total)``; stages are "reading", "embedding", "parsing",
+"multilingual", "saving"."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,9 @@ class IndexRun:
     prune: bool = True  # drop articles whose files are gone
     rebuild: bool = False  # start from an empty index, not from the served one
     progress: Progress | None = None
+    # A second vector index of the passages for questions in other languages (None: none).
+    multilingual: MultilingualEmbedder | None = None
+    multilingual_settings: MultilingualSettings = MultilingualSettings()
 
     def report(self, stage: str, done: int, total: int) -> None:
         if self.progress is not None:
@@ -352,7 +357,12 @@ def _build_generation(
         todo, gone = plan_changes(
             store.articles_by_key(), store.article_ids(), scan, run, summary
         )
-        if not todo and not gone and vecs.matches(run.vectors):
+        if (
+            not todo
+            and not gone
+            and vecs.matches(run.vectors)
+            and is_current(old, store, run.multilingual)
+        ):
             return summary, False
 
         removed: list[int] = []  # removed together: an HNSW graph is rebuilt once per update
@@ -366,6 +376,9 @@ def _build_generation(
 
         summary.passages_embedded = _embed_and_store(store, vecs, todo, run)
         vecs = vecs.fit(run.vectors)  # kind or size changed: retrain or convert
+        summary.passages_multilingual = update_vectors(
+            old, gen, store, run.multilingual, run.multilingual_settings, run.vectors, run.report
+        )
         store.set_meta("model", embedder.name)
         store.set_meta("dim", str(embedder.dim))
         store.set_meta("updated_at", time.strftime("%Y-%m-%dT%H:%M:%S%z"))

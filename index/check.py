@@ -2,7 +2,8 @@
 
 Every passage must have one vector, one full-text row and its sentence vectors, with nothing
 left over; the files must be what the builder wrote (manifest checksums); the model and
-dimension recorded in the index must match the configured model and the FAISS index; every feed
+dimension recorded in the index must match the configured model and the FAISS index; the
+multilingual vectors, when the generation has them, must cover every passage too; every feed
 entry read must be in the index. No model is loaded: the caller passes the configured model's
 name (and its dimension when it knows it).
 """
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from .errors import IndexCorrupt
 from .feeds import check_feeds
+from .multilingual import check_vectors as check_multilingual
 from .snapshot import (
     CURRENT,
     DB_FILE,
@@ -145,6 +147,7 @@ def _check_generation(data_dir: Path, model: str | None, dim: int | None) -> Che
         return CheckReport(data_dir, gen.name, tuple(problems), tuple(notes), counts)
     finally:
         store.close()
+    _check_multilingual(gen, passage_ids, counts, add)
 
     if manifest is not None and digests[VECTORS_FILE] is None:
         return CheckReport(data_dir, gen.name, tuple(problems), tuple(notes), counts)
@@ -163,6 +166,19 @@ def _check_generation(data_dir: Path, model: str | None, dim: int | None) -> Che
     if len(ids) != len(passage_ids):
         add("vector_count_mismatch", f"{len(ids)} vectors for {len(passage_ids)} passages")
     return CheckReport(data_dir, gen.name, tuple(problems), tuple(notes), counts)
+
+
+def _check_multilingual(
+    gen: Path, passages: set[int], counts: dict[str, int], report: Callable[[str, str], None]
+) -> None:
+    """The multilingual vectors, when the generation has them: one per passage, intact."""
+    store = Store.open(gen / DB_FILE, readonly=True)
+    try:
+        found = check_multilingual(gen, store, passages, report)
+    finally:
+        store.close()
+    if found is not None:
+        counts["multilingual_vectors"] = found
 
 
 def _check_database(

@@ -72,4 +72,5 @@ class IndexSummary:
     removed: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     passages_embedded: int = 0
+    passages_multilingual: int = 0  # embedded for the multilingual vectors (index/multilingual.py)
     seconds: float = 0.0

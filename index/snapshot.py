@@ -38,6 +38,9 @@ CURRENT = "current"
 DB_FILE = "index.db"
 VECTORS_FILE = "vectors.faiss"
 MANIFEST_FILE = "manifest.json"
+# Files a generation may hold besides the two it always has (index/multilingual.py writes the
+# first): the manifest covers each one that is there.
+OPTIONAL_FILES = ("vectors-multilingual.faiss",)
 REBUILD = "rebuild it from the articles with `quotebot index --rebuild PATH...`"
 _GEN = re.compile(r"^gen-(\d{6})$")
 
@@ -66,7 +69,7 @@ def new_generation(data_dir: Path) -> Path:
 def publish(data_dir: Path, gen: Path) -> None:
     """Make ``gen`` the served generation in one atomic rename, after everything is on disk."""
     write_manifest(gen)
-    for name in (DB_FILE, VECTORS_FILE):
+    for name in _files(gen):
         _fsync(gen / name)
     _fsync(gen)
     tmp = data_dir / (CURRENT + ".tmp")
@@ -100,7 +103,7 @@ def write_manifest(gen: Path) -> None:
     """Record the size and SHA-256 of the finished files, atomically."""
     manifest = {
         name: {"bytes": (gen / name).stat().st_size, "sha256": file_sha256(gen / name)}
-        for name in (DB_FILE, VECTORS_FILE)
+        for name in _files(gen)
     }
     tmp = gen / (MANIFEST_FILE + ".tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
@@ -108,6 +111,11 @@ def write_manifest(gen: Path) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, gen / MANIFEST_FILE)
+
+
+def _files(gen: Path) -> list[str]:
+    """The files of a finished generation: the database, the vectors, and optional ones."""
+    return [DB_FILE, VECTORS_FILE, *(n for n in OPTIONAL_FILES if (gen / n).exists())]
 
 
 def read_manifest(gen: Path) -> dict[str, dict[str, int | str]] | None:

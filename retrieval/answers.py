@@ -56,6 +56,9 @@ class Result:
     related: tuple[str, ...] = field(default=())  # closest article titles when abstaining
     timings_ms: dict[str, float] = field(default_factory=dict, compare=False)
     period: str | None = None  # the time answered from: "Articles from 23 Feb to 1 Mar 1987"
+    # The question's language ("GERMAN") when the multilingual vectors answered it
+    # (retrieval/multilingual.py); None for the English path.
+    language: str | None = None
 
     def to_record(self) -> dict[str, Any]:
         """Everything but the timings, for ``from_record`` (the bot keeps results to page)."""
@@ -78,7 +81,7 @@ class Result:
         )
         return cls(question=data["question"], abstained=data["abstained"], answers=answers,
                    message=data.get("message"), related=tuple(data.get("related", ())),
-                   period=data.get("period"))
+                   period=data.get("period"), language=data.get("language"))
 
     def to_json(self) -> dict[str, Any]:
         """What ``ask --json`` prints: the interface measured from outside."""
@@ -93,4 +96,6 @@ class Result:
             out["related"] = list(self.related)
         if self.period:
             out["period"] = self.period
+        if self.language:
+            out["language"] = self.language
         return out

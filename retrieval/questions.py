@@ -91,6 +91,8 @@ _SAYING = frozenset(
 _CATENATIVE = frozenset(
     ["want", "wish", "plan", "seek", "try", "attempt", "intend", "hope", "aim", "go", "expect"]
 )
+# Verbs that give a name: "what will the hotel be called" asks for the name given.
+NAMING = frozenset(["call", "name", "rename", "dub", "nickname", "term", "title", "christen"])
 # Capitalised, but dates, not names: a story of "Feb 26" says "today", not "February".
 MONTHS = frozenset(
     name.lower() for name in [*calendar.month_name, *calendar.month_abbr, "Sept"] if name
@@ -214,6 +216,11 @@ def _classify(
         return Question(question, "number", ("QUANTITY", "CARDINAL"), verb=verb)
     if wh == "how":
         return Question(question, "other", (), verb=verb)
+    if wh == "what" and (
+        verb in NAMING or verb == "know" and re.search(r"\bknown\s+as\b", question, re.I)
+    ):
+        # "What is the old town called / known as": a name of any kind, the one given to it
+        return Question(question, "thing", (), head=head, verb=verb, subject=subject)
     # which / what: typed by the noun asked about ("which two Japanese steelmakers"), when it
     # names a kind of thing; without a parse, by the words right after the question word.
     # With a parse, only the noun the question word qualifies: "what was President Kennedy
@@ -342,7 +349,9 @@ def _parse(doc: Any) -> tuple[str | None, bool, bool, str | None]:
 
 
 _WORD = re.compile(r"[A-Za-z][\w&-]*")
-_SENTENCE_START = re.compile(r"(?:^|[.!?\n]\s*|[\"“(]\s*)$")
+# A line break alone is no sentence start (wire copy is hard-wrapped), nor is "(": wire copy
+# marks names with it ("(Groupe Promexpo Inc)").
+_SENTENCE_START = re.compile(r"(?:^|[.!?]\s*|[\"“]\s*|\n[ \t]*\n\s*)$")
 # The next word goes on with the name, unless it only says what kind of body it is.
 _NAME_GOES_ON = re.compile(
     r"[ \t]+(?!(?:Inc|Corp|Co|Ltd|Plc|PLC|Group|Holdings?|AG|SA|NV|LP|Company|Corporation)\b)"

@@ -13,6 +13,7 @@ reading model can take this one's place.
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import os
@@ -28,7 +29,7 @@ from index.chunking import DATELINE
 from index.parsing import Parsed, Parser
 from index.text import content_terms, stem
 
-from .questions import MONTHS, Question, analyze
+from .questions import MONTHS, NAMING, Question, analyze
 
 WEIGHTS = Path(__file__).with_name("reader_weights.json")
 
@@ -177,6 +178,34 @@ _TIME_UNITS = frozenset(
 _TIME_GLUE = re.compile(r",|on|at|[A-Z]{2,4}|\S*/\S*|gmt|local|time")
 _TICKER = re.compile(r"(?=\S*[A-Z])[A-Z0-9]{1,6}(?:\.[A-Z]{1,2})?")  # wire copy: "<NKKT.T>"
 _PENCE = re.compile(r"\d[\d.,]*p")  # "700p a share": the tagger takes it for a name
+# What the articles say they do not know: "for an undisclosed amount", "terms were not
+# disclosed", "no figure was revealed", "declined to name the buyer". Such a phrase stands where
+# the answer would: when it answers best, the reply is "I don't know" and says why.
+_WITHHELD = re.compile(
+    r"\b(?:undisclosed|unnamed|unidentified|unspecified|confidential)(?:\s+\w+){0,2}?"
+    r"\s+(?:amount|sum|price|terms|fee|figure|buyer|buyers|investor|investors|company|group|"
+    r"bidder|party|parties|location|date|time|number|value|stake|premium|cash|consideration)\b"
+    r"|\b(?:terms|price|value|amount|details|figures?)\b[^.;]{0,40}?\b(?:was|were|is|are|has|have|"
+    r"had|been)\s+not\s+(?:been\s+)?(?:disclosed|revealed|announced|released|given|specified|"
+    r"made\s+public|set)\b"
+    r"|\bno\s+(?:figures?|price|amount|terms|details|financial\s+details|date|timetable|value|"
+    r"breakdown)\s+(?:was|were|has\s+been|have\s+been|had\s+been|is|are)\s+(?:given|disclosed|"
+    r"revealed|announced|released|set|specified|available|made\s+public)\b"
+    r"|\b(?:declined|refused)\s+to\s+(?:disclose|reveal|give|specify|say|name|identify)\b"
+    r"|\b(?:did|does|would|will)\s+not\s+(?:disclose|reveal|specify|identify)\b",
+    re.I,
+)
+# What a withheld phrase leaves unsaid, by the question kinds it would answer: "undisclosed
+# terms" are a price, not an acreage; "declined to say" may be anything.
+_WITHHELD_KINDS = [
+    (re.compile(r"amount|sum|price|terms|fee|value|premium|cash|consideration|financial", re.I),
+     {"money"}),
+    (re.compile(r"figure|number|stake", re.I), {"money", "number", "percent"}),
+    (re.compile(r"buyer|investor|company|group|bidder|part(?:y|ies)|name|identify", re.I),
+     {"person", "organisation"}),
+    (re.compile(r"location", re.I), {"place"}),
+    (re.compile(r"date|time", re.I), {"date"}),
+]
 _SCALE = frozenset(
     [
         "mln",
@@ -205,6 +234,7 @@ class Span:
     # False for a span that shows the quote is about the question but is not its answer:
     # "some, according to [Peskov], are hotheaded" names who says so, not who is
     bold: bool = True
+    withheld: bool = False  # "for [an undisclosed amount]": the articles say they do not know
 
 
 class Reader(Protocol):
@@ -222,6 +252,9 @@ class ReadPassage:
     text: str
     title: str = ""
     parsed: Parsed | None = None
+    # The rest of its story: a name the question mentions may be there ("EFP" spelt out in
+    # the passage before), so the passage is not about something else.
+    context: str = ""
 
 
 class SpacyReader:
@@ -252,7 +285,10 @@ class SpacyReader:
         weights = self.weights["typed" if question.typed else "open"]
         return [
             sorted(
-                (Span(a, b, self._score(f, weights), not f["source"]) for a, b, f in cands),
+                (
+                    Span(a, b, self._score(f, weights), not f["source"], bool(f["withheld"]))
+                    for a, b, f in cands
+                ),
                 key=lambda s: -s.score,
             )
             for cands in self.featurize(question, passages)
@@ -267,15 +303,26 @@ class SpacyReader:
             return [[] for _ in passages]
         qterms = content_terms(question.text)
         parsed = self._parse([p.text for p in passages if p.parsed is None])
+        in_story: dict[str, float] = {}
         out = []
         for passage in passages:
             doc = passage.parsed or parsed[passage.text]
             missing = _missing_names(question, passage.text + " " + passage.title)
-            cands = _candidates(question, qterms, doc)
+            if missing and passage.context:  # the story holds the passage: read it once
+                if passage.context not in in_story:
+                    in_story[passage.context] = _missing_names(
+                        question, passage.context + " " + passage.title
+                    )
+                missing = in_story[passage.context]
+            cands = _candidates(question, qterms, doc, passage.context or passage.text)
             terms = [content_terms(w) & qterms for w in doc.words]  # once a passage
             sentences = _sentence_roots(doc)
             feats = [features(question, qterms, doc, c, terms, sentences) for c in cands]
             verbs = self._similarity(question.verb, [f.pop("_verb") for f in feats])
+            # "who proposed troops": "a proposal by X to send troops" proposes; "who wants to
+            # buy": "an offer from X to purchase" buys
+            offers = self._similarity(question.verb, [f.pop("_offer") for f in feats])
+            verbs = [max(v, o) for v, o in zip(verbs, offers, strict=True)]
             roots = [f.pop("_root") for f in feats]
             units = [f.pop("_unit") for f in feats]
             same_unit = self._similarity(question.head if any(units) else None, units)
@@ -388,9 +435,14 @@ def _same_stem(a: str, b: str) -> bool:
 
 # A candidate: character start and end, its first and last token + 1, and its entity label.
 _Cand = tuple[int, int, int, int, str]
+_SENTENCE_END = frozenset([".", "!", "?", '"', "”", "-", ":", ";"])
+WITHHELD = "WITHHELD"  # the label of a phrase saying the answer was not disclosed
+NAMED = "NAMED"  # ... of the name a naming verb gives
 
 
-def _candidates(question: Question, qterms: set[str], doc: Parsed) -> list[_Cand]:
+def _candidates(
+    question: Question, qterms: set[str], doc: Parsed, story: str = ""
+) -> list[_Cand]:
     dateline = DATELINE.match(doc.text)
     skip_before = dateline.end() if dateline else 0
     n = len(doc)
@@ -495,6 +547,20 @@ def _candidates(question: Question, qterms: set[str], doc: Parsed) -> list[_Cand
                 while b < n and doc.pos[b] == "PROPN":
                     b += 1
             found.setdefault((a, b), (doc.idx[a], doc.end(b - 1), a, b, "NP"))
+    if question.typed:
+        for match in _WITHHELD.finditer(doc.text, skip_before):
+            kinds = next((k for p, k in _WITHHELD_KINDS if p.search(match.group())), None)
+            if kinds is not None and question.kind not in kinds:
+                continue
+            a, b = _tokens(doc, match.start(), match.end())
+            found.setdefault((a, b), (doc.idx[a], doc.end(b - 1), a, b, WITHHELD))
+    # "What will the hotel be called?": the name a naming verb gives ("rename it [the Four
+    # Seasons Biltmore at Santa Barbara]", "known as [Warszawa]"); it may repeat the question.
+    if open_ and (question.verb in NAMING or question.verb == "know"):
+        for a, b in _given_names(doc, question.verb == "know"):
+            for key in [k for k in found if k[0] < b and a < k[1]]:
+                del found[key]  # the name given, not an entity inside or around it
+            found[(a, b)] = (doc.idx[a], doc.end(b - 1), a, b, NAMED)
     initials = {_letters("".join(w[0] for w in run)) for run in question.name_runs}
     # The asked noun may be part of the answer's name: "which bank" - "First National Bank".
     echoes = qterms - {stem(question.head)} if question.head and question.typed else qterms
@@ -519,7 +585,7 @@ def _candidates(question: Question, qterms: set[str], doc: Parsed) -> list[_Cand
         terms = content_terms(text) - _GENERIC
         # A figure may count the asked noun (".3322 shares"); a name may not repeat the question.
         repeated = question.names if c[4] in _FIGURE_LABELS else echoes | question.names
-        if (
+        if c[4] not in (WITHHELD, NAMED) and (
             terms
             and terms <= qterms
             or terms & repeated
@@ -528,6 +594,15 @@ def _candidates(question: Question, qterms: set[str], doc: Parsed) -> list[_Cand
             and _initials(text) in question.names
         ):
             continue  # it repeats the question, or names what it names ("DRS", "United States")
+        if (
+            c[3] - c[2] == 1
+            and c[4] not in _FIGURE_LABELS
+            and _opens_sentence(doc, c[2])
+            and re.search(rf"\b{re.escape(text.lower())}\b", story or doc.text)
+        ):
+            # "Arbitrageurs pointed out ...": a capital opening a sentence makes no name of a
+            # word its story also writes in lower case ("said one arbitrageurs")
+            continue
         if all(doc.pos[i] == "PRON" for i in range(c[2], c[3])):
             continue
         out.append((a, b, *c[2:]))
@@ -538,6 +613,68 @@ def _candidates(question: Question, qterms: set[str], doc: Parsed) -> list[_Cand
         if all(c[1] <= k[0] or k[1] <= c[0] for k in kept):
             kept.append(c)
     return kept
+
+
+def _given_names(doc: Parsed, known: bool) -> list[tuple[int, int]]:
+    """Token ranges of the names naming verbs give: the object complement of "called",
+    "renamed", "dubbed" (or the second object: "rename it [X]"), or what is "known as"."""
+    out = []
+    for i in range(len(doc)):
+        verb = doc.head[i]
+        if doc.dep[i] == "appos" and doc.dep[verb] == "dobj":
+            verb = doc.head[verb]  # "rename [the hotel] [the Four Seasons Biltmore]"
+        if known:
+            to = verb
+            if not (doc.dep[i] == "pobj" and doc.lemma[to] == "as"
+                    and doc.lemma[doc.head[to]] == "know"):
+                continue
+        elif doc.lemma[verb] not in NAMING or verb == i or not (
+            doc.dep[i] in ("oprd", "appos")
+            or doc.dep[i] == "dobj" and any(
+                doc.head[j] == verb and doc.dep[j] in ("dative", "dobj") and j < i
+                for j in range(len(doc))
+            )
+        ):
+            continue
+        a, b = _subtree(doc, i)
+        while a < i and doc.pos[a] == "DET":
+            a += 1
+        if b - a <= 12:
+            out.append((a, b))
+    return out
+
+
+def _subtree(doc: Parsed, i: int) -> tuple[int, int]:
+    """The contiguous token range of ``i`` and all that hangs on it."""
+    inside = {i}
+    for j in range(len(doc)):
+        k, path = j, []
+        for _ in range(32):
+            if k in inside or doc.head[k] == k:
+                break
+            path.append(k)
+            k = doc.head[k]
+        if k in inside:
+            inside.update(path)
+    a, b = min(inside), max(inside) + 1
+    while b - 1 > a and doc.pos[b - 1] == "PUNCT":
+        b -= 1
+    return a, b
+
+
+def _opens_sentence(doc: Parsed, i: int) -> bool:
+    """Token ``i`` is the first word of a sentence (after any line breaks)."""
+    j = i - 1
+    while j >= 0 and not doc.words[j].strip():
+        j -= 1
+    return j < 0 or doc.words[j] in _SENTENCE_END
+
+
+def _tokens(doc: Parsed, start: int, end: int) -> tuple[int, int]:
+    """The tokens covering the characters ``start:end``."""
+    a = max(0, bisect.bisect_right(doc.idx, start) - 1)
+    b = max(a + 1, bisect.bisect_left(doc.idx, end))
+    return a, b
 
 
 def _lists(doc: Parsed) -> list[tuple[int, int]]:
@@ -729,6 +866,11 @@ def features(
     if reported and verb_lemma in _REPORTING:
         verb_lemma = question.verb or ""  # "said" reports as much as "reported"
     role = _role(doc, root)
+    offer = _offer_of(doc, root)
+    if offer is not None:
+        # "an offer from [Sterling Grace] to purchase the assets": the one who offers to do it
+        role = "agent"
+        verb_lemma = doc.lemma[_offered_act(doc, offer, root)]
     labels = question.labels
     figure = label in _FIGURES
     counted = question.kind == "number" and bool(question.head)
@@ -750,6 +892,8 @@ def features(
     return {
         "label": 1.0 - labels.index(label) / len(labels)
         if label in labels
+        else 1.0
+        if label == WITHHELD
         else 0.5
         if labels or label != "NP"
         else 0.25,  # a name or a figure answers "what" more often than a common noun
@@ -767,16 +911,19 @@ def features(
             )
         ),
         "object": float(not question.subject and role in ("dobj", "attr", "oprd")),
-        "_verb": verb_lemma,  # scored by the reader against the question's verb
+        "_verb": verb_lemma,  # scored by the reader against the question's verb ...
+        "_offer": doc.lemma[offer] if offer is not None else "",  # ... as is "proposal"
         "opposing": float(verb_lemma in OPPOSING and question.verb not in OPPOSING),
         "source": float(_source(doc, root) and not reported),  # not scored: not bolded
+        "withheld": float(label == WITHHELD),  # the articles say there is no answer
+        "named": float(label == NAMED),
         # a figure counts the asked noun; a name stands beside it ("Exco Chairman Richard Lacy")
         "head": float(asked in head_stems if counted else asked in beside),
         # a bare figure ("43") may count anything; one with another unit ("5 sacks") does not:
         # the reader scores how far that unit is from the asked noun ("astronauts", "people")
         "_unit": unit if counted and figure and unit and asked not in head_stems else "",
         # "How much" is answered in money or a share, not in people or years
-        "currency": float(money and (label == "MONEY" or bool(heads & _CURRENCY))),
+        "currency": float(money and (label in ("MONEY", WITHHELD) or bool(heads & _CURRENCY))),
         "other_unit_money": float(
             money
             and figure
@@ -839,6 +986,42 @@ def _role(doc: Parsed, i: int) -> str:
     if doc.dep[i] == "pobj" and doc.dep[doc.head[i]] == "agent":
         return "agent"  # "offered by Waste Management": the one who offers
     return doc.dep[i]
+
+
+# Nouns of an act someone proposes: "a bid by X", "the offer from X", "X's proposal".
+_OFFERS = frozenset(
+    ["offer", "bid", "proposal", "plan", "request", "call", "demand", "pledge", "suggestion",
+     "attempt", "move", "approach", "tender", "invitation", "threat", "attack"]
+)
+
+
+def _offer_of(doc: Parsed, i: int) -> int | None:
+    """The noun of an act the token makes through "by"/"from" ("an offer [from] X", also
+    parsed as "received [a bid] from X"), if any."""
+    if doc.dep[i] != "pobj" or doc.lemma[doc.head[i]] not in ("by", "from"):
+        return None
+    prep = doc.head[i]
+    noun = doc.head[prep]
+    if noun != prep and doc.lemma[noun] in _OFFERS:
+        return noun
+    if doc.pos[noun] == "VERB":  # the prepositional phrase hung on the verb, not its object
+        return next(
+            (j for j in range(noun + 1, prep) if doc.head[j] == noun and doc.dep[j] == "dobj"
+             and doc.lemma[j] in _OFFERS),
+            None,
+        )
+    return None
+
+
+def _offered_act(doc: Parsed, offer: int, who: int) -> int:
+    """What the offer is to do: "a bid ... [to acquire] the unit" (the noun's clause, or a
+    "to" clause right after the one who offers), else the offer itself."""
+    for j in range(len(doc)):
+        if doc.pos[j] != "VERB" or j <= who or j - who > 4 or doc.words[j - 1].lower() != "to":
+            continue
+        if doc.head[j] in (offer, doc.head[offer]):
+            return j
+    return offer
 
 
 def _governing_verb(doc: Parsed, i: int) -> int | None:

@@ -132,6 +132,9 @@ def test_catalog_and_stats(news_answerer):
         ("Having a main partner worsens HIV outcomes.", False),
         ("Island nations", False),
         ("Whoever wins", False),
+        ("by what percentage did OPEC cut its ceiling", True),
+        ("To whom was the unit sold", True),
+        ("In mice, the gene lowers insulin", False),
     ],
 )
 def test_questions_are_told_from_statements(text, expected):
@@ -296,3 +299,13 @@ def test_what_someone_was_led_to_do_bolds_the_act(reuters_answerer):
     top = result.answers[0]
     assert top.sources[0].id == "reuters-372"
     assert (top.highlight_text or "").startswith("sell its Canadian Courier unit")
+
+
+@pytest.mark.model
+def test_a_statement_keeps_search_order_one_source_an_answer_and_a_question_merges(news_answerer):
+    """Merging pulled a similar article up beside the first: for a claim or a topic the
+    articles stay in search's order (SciFact train nDCG@10 0.7198 merged, 0.7228 not)."""
+    claim = news_answerer.ask("Macron declared that the West should consider deploying troops.")
+    assert claim.answers and all(len(a.sources) == 1 for a in claim.answers)
+    asked = news_answerer.ask("What did Macron say about troops?")
+    assert len(asked.answers[0].sources) > 1  # the same fact in two articles is one answer

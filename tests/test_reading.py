@@ -435,6 +435,9 @@ def test_a_yes_no_question_quotes_and_bolds_what_it_asks_not_who_it_is_about(reu
         ("who governs the united states?", "who governs the united states?"),  # only "United Kingdom" here
         ("Who proposed troops?", "Who proposed troops?"),  # typed with capitals: left alone
         ("who proposed troops?", "who proposed troops?"),  # not a name in the articles
+        # wire copy marks names with brackets and wraps lines inside them
+        ("what does groupe promexpo sell?", "what does Groupe Promexpo sell?"),
+        ("who owns vicon holdings?", "who owns Vicon Holdings?"),
     ],
 )
 def test_a_lower_case_question_gets_its_names_capitalised_as_the_articles_write_them(typed, recased):
@@ -445,6 +448,8 @@ def test_a_lower_case_question_gets_its_names_capitalised_as_the_articles_write_
         "Management Inc agreed.",
         "Buckhorn said Ropak Corp's offer expired. Troops were sent by the United Kingdom and Japan.",
         "Officials of the New York Mercantile Exchange said states and troops were ready.",
+        "Videotron said it bought 50 pct of (Groupe Promexpo Inc), a company, and that\n"
+        "Vicon Holdings bought it.",
     ]
     assert recase(typed, texts) == recased
 
@@ -476,3 +481,95 @@ def test_which_country_is_not_answered_by_a_common_noun_after_in(reader):
     text = "Putin has warned that sending troops could result in nuclear war."
     assert _best(reader, "Which countries want to send troops?", text)[0] is None
     assert _best(reader, "Where could sending troops result?", text)[0] == "nuclear war"
+
+
+def test_a_price_the_story_says_was_not_disclosed_outscores_another_figure(reader):
+    text = (
+        "Acme Corp said it agreed to buy the Grand Hotel from Bell Inc for an undisclosed amount. "
+        "It said it would invest over 13 mln dlrs in improvements to the Grand Hotel."
+    )
+    asked = reader.analyze("What price did Bell get for the Grand Hotel?")
+    (spans,) = reader.read(asked, [ReadPassage(text)])
+    assert text[spans[0].start : spans[0].end] == "undisclosed amount" and spans[0].withheld
+
+
+@pytest.mark.parametrize(
+    ("question", "withheld"),
+    [
+        ("How much did Acme pay for Bell's Nursery?", True),  # undisclosed terms are a price
+        ("How much land does Bell's Nursery own?", False),  # ... not an acreage
+        ("Who bought Bell's Nursery?", False),
+    ],
+)
+def test_undisclosed_terms_answer_only_a_question_about_the_price(reader, question, withheld):
+    text = "Acme Corp said it bought Bell's Nursery, which owns 100 acres, for undisclosed terms."
+    asked = reader.analyze(question)
+    (spans,) = reader.read(asked, [ReadPassage(text)])
+    assert any(s.withheld for s in spans) is withheld
+
+
+@pytest.mark.model
+def test_a_price_the_wire_says_was_undisclosed_gets_i_dont_know_and_why(reuters_answerer):
+    result = reuters_answerer.ask("What price did Marriott get for the Santa Barbara Biltmore?")
+    assert result.abstained and "undisclosed amount" in (result.message or "")
+    # the same story still answers what it does say
+    result = reuters_answerer.ask("How much will the new owners invest in the Biltmore?")
+    assert not result.abstained and "13 mln dlrs" in (result.answers[0].highlight_text or "")
+
+
+def test_a_passage_is_about_the_names_its_story_gives_before_it(reader):
+    """Wire copy names the company once and then says "the company": the rest of the story
+    tells the reader whom the passage is about."""
+    asked = reader.analyze("How much will Acme pay for the Bell unit?")
+    text = "The company said it would pay 50 mln dlrs in cash for the unit."
+    story = "Acme Corp said it agreed to buy the Bell unit of Carr Inc. " + text
+    alone, in_story = (
+        reader.read(asked, [ReadPassage(text, context=context)])[0][0]
+        for context in ("", story)
+    )
+    assert text[in_story.start : in_story.end] == "50 mln dlrs"
+    assert in_story.score > alone.score  # the names are missing only from the passage
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "name"),
+    [
+        (
+            "What will the Grand Hotel be called?",
+            "Acme said it would rename the Grand Hotel the Acme Grand at Bay City and invest "
+            "10 mln dlrs in the hotel.",
+            "Acme Grand at Bay City",
+        ),
+        (
+            "What is the old town known as?",
+            "The old town, known as the Stare Miasto, draws many visitors to the river.",
+            "Stare Miasto",
+        ),
+        (
+            "What was the new unit called?",
+            "The group said the new unit will be called Beta Systems and will open in May.",
+            "Beta Systems",
+        ),
+    ],
+)
+def test_what_something_is_called_is_the_name_the_naming_verb_gives(reader, question, text, name):
+    assert _best(reader, question, text)[0] == name
+
+
+def test_a_capital_opening_a_sentence_makes_no_name_of_a_word_the_story_writes_lower_case(reader):
+    text = (
+        'Analysts expect a fight. "It was a surprise," one said.\nArbitrageurs said the offer '
+        "was low. Waste Management made the tender offer, one of the arbitrageurs said."
+    )
+    assert _best(reader, "Which company made the tender offer?", text)[0] == "Waste Management"
+    asked = reader.analyze("Which company made the tender offer?")
+    (spans,) = reader.read(asked, [ReadPassage(text)])
+    assert "Arbitrageurs" not in [text[s.start : s.end] for s in spans]
+
+
+def test_the_one_an_offer_comes_from_does_what_the_offer_is_to_do(reader):
+    text = (
+        "Acme Inc said it had received a bid from Smith Corp to acquire the unit, and Jones Ltd "
+        "said it backed Acme."
+    )
+    assert _best(reader, "Who wants to acquire the unit?", text)[0] == "Smith Corp"
