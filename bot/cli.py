@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,7 +15,7 @@ from typing import Any
 
 import click
 
-from index.check import CheckReport, check_index
+from index.check import CheckReport
 from index.embedding import model_path_for
 from index.errors import QuotebotError
 from index.feeds import Feed
@@ -280,7 +281,7 @@ def check(ctx: click.Context, load_model: bool) -> None:
     with friendly_errors():
         _path, name = model_path_for(services.config.embedding)
         dim = services.embedder.dim if load_model else None
-        report = check_index(services.config.data_dir, model=name, dim=dim)
+        report = services.storage.check(model=name, dim=dim)
     click.echo(format_check(report))
     if not report.ok:
         ctx.exit(1)
@@ -296,7 +297,7 @@ def serve(ctx: click.Context) -> None:
     with friendly_errors():
         if not services.warm_up():
             click.echo(
-                f"No index in {services.config.data_dir} yet: build it with `quotebot index "
+                f"No index in {services.storage.where} yet: build it with `quotebot index "
                 "PATH...`, or /reindex as an admin in the chat.",
                 err=True,
             )
@@ -371,24 +372,19 @@ def _evaluate_one(
     services: Services, target: Path, split: str, limit: int | None, articles: range | None
 ) -> dict[str, Any]:
     from retrieval import evaluation as ev
-    from retrieval.engine import Answerer
 
     config = services.config
     # BEIR ranks documents: claims ask for no span, so the reader is left out there.
     settings = dataclasses.replace(config.retrieval, highlight=False)
     if ev.is_beir(target):
-        eval_dir = config.data_dir / "eval" / target.name
-        _eval_index(services, eval_dir, ev.beir_corpus(target))
-        return ev.evaluate_beir(
-            Answerer(eval_dir, services.embedder, settings), target, split, limit
-        )
+        other = _eval_index(services, target.name, ev.beir_corpus(target))
+        return ev.evaluate_beir(other.answerer_for(settings), target, split, limit)
     if ev.is_squad(target):
-        eval_dir = config.data_dir / "eval" / "squad"
         corpus = ev.squad_paragraphs(target, config.data_dir / "eval" / "squad-paragraphs.jsonl")
-        _eval_index(services, eval_dir, corpus)
+        other = _eval_index(services, "squad", corpus)
         reader = services.answerer.reader  # the bold span is measured as users get it
         return ev.evaluate_squad(
-            Answerer(eval_dir, services.embedder, config.retrieval, reader), target, limit, articles
+            other.answerer_for(config.retrieval, reader), target, limit, articles
         )
     if target.suffix == ".jsonl":
         per_page = config.bot.answers_per_page  # pages as the bot shows them
@@ -397,12 +393,17 @@ def _evaluate_one(
     raise QuotebotError(f"{target}: not a BEIR folder, SQuAD .json or QA .jsonl file")
 
 
-def _eval_index(services: Services, eval_dir: Path, corpus: Path) -> None:
+def _eval_index(services: Services, name: str, corpus: Path) -> Services:
+    """The eval corpus ``name`` indexed apart from the served index: under DATA/eval/, and in a
+    schema of its own when the index is in PostgreSQL."""
     config = services.config
-    other = dataclasses.replace(config, data_dir=eval_dir)
+    eval_dir = config.data_dir / "eval" / name
+    slug = re.sub(r"[^a-z0-9_]", "_", name.lower())
+    store = dataclasses.replace(config.store, schema=f"{config.store.schema}_eval_{slug}")
+    other = Services(dataclasses.replace(config, data_dir=eval_dir, store=store), services.embedder)
     bar = _Bar()
     try:
-        summary = Services(other, services.embedder).index([corpus], progress=bar)
+        summary = other.index([corpus], progress=bar)
     finally:
         bar.close()
     if summary.passages_embedded:
@@ -411,3 +412,4 @@ def _eval_index(services: Services, eval_dir: Path, corpus: Path) -> None:
             f"{summary.seconds:.0f}s ({summary.passages_embedded / summary.seconds:.0f}/s)",
             err=True,
         )
+    return other

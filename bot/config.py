@@ -22,6 +22,7 @@ from index.settings import (
     FeedSettings,
     IngestSettings,
     MultilingualSettings,
+    StoreSettings,
     VectorSettings,
 )
 from retrieval.settings import RetrievalSettings
@@ -52,6 +53,7 @@ class BotSettings:
 @dataclass(frozen=True)
 class Config:
     data_dir: Path = Path("data")
+    store: StoreSettings = field(default_factory=StoreSettings)
     chunking: ChunkSettings = field(default_factory=ChunkSettings)
     embedding: EmbeddingSettings = field(default_factory=EmbeddingSettings)
     vectors: VectorSettings = field(default_factory=VectorSettings)
@@ -68,6 +70,7 @@ class Config:
 
 
 _SECTIONS: dict[str, type] = {
+    "store": StoreSettings,
     "chunking": ChunkSettings,
     "embedding": EmbeddingSettings,
     "vectors": VectorSettings,
@@ -117,6 +120,13 @@ def load_config(path: Path | None = None, data_dir: Path | None = None) -> Confi
         bot, article_dirs=tuple(str((base / d).resolve()) for d in bot.article_dirs)
     )
     sections["bot"] = bot
+    store, multilingual = sections.get("store"), sections.get("multilingual")
+    if store is not None and store.url and multilingual is not None and multilingual.enabled:
+        # its second vector index is a FAISS file of the generation (index/multilingual.py)
+        raise ConfigError(
+            f"{where}: [multilingual] enabled needs the index in the data directory for now: "
+            "set [store] url = \"\" or [multilingual] enabled = false"
+        )
     return Config(data_dir=data, source=Path(path) if path else None, **sections)
 
 

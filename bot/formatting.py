@@ -33,6 +33,7 @@ MAX_TITLE = 300  # a source title is a line, not a page (JSONL titles can be any
 SOURCES_PER_PAGE = 40  # /sources lists this many articles a message, with Back/More
 ASK_USAGE = "Ask me a question about the news articles, e.g. /ask who sent troops?"
 NO_ANSWER_TITLE = "No answer in the articles"
+TRY_AGAIN = "The articles cannot be searched just now. Please try again in a minute."
 SEPARATOR = "\n\n"
 
 

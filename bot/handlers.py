@@ -31,7 +31,7 @@ from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from index.errors import QuotebotError
+from index.errors import QuotebotError, StoreUnavailable
 from index.sources import SUFFIXES, format_of
 from retrieval.answers import Result
 from retrieval.engine import is_question
@@ -276,6 +276,10 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE,
             turn = await asyncio.to_thread(
                 conversation.take_turn, text,
                 lambda q: deps.services.ask(q, deps.settings.max_answers))
+    except StoreUnavailable as exc:  # the database is down or slow: its address is not for users
+        logger.warning("question failed: %s", exc)
+        await reply_html(message, fmt.escape(fmt.TRY_AGAIN), quote=quote)
+        return
     except QuotebotError as exc:
         logger.warning("question failed: %s", exc)
         await reply_html(message, fmt.escape(str(exc)), quote=quote)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from index.builder import IndexRun, Progress, update_index
+from index.builder import IndexRun, Progress
 from index.embedding import Embedder, load_embedder
 from index.errors import IndexNotBuilt, IngestError, QuotebotError
 from index.feeds import (
@@ -34,14 +34,15 @@ from index.feeds import (
 from index.multilingual import MultilingualEmbedder, load_multilingual
 from index.parsing import Parser
 from index.records import Document, IndexSummary
-from index.snapshot import ServedIndex
 from index.sources import ANY_ADDRESS, fetch_url, read_file, safe_upload_name, url_key
+from index.storage import Storage, open_storage
 from index.store import ArticleInfo, Catalog
 from retrieval.answers import Result
 from retrieval.dates import find_period
 from retrieval.engine import Answerer
 from retrieval.multilingual import CrossLingual
-from retrieval.reading import SpacyReader
+from retrieval.reading import Reader, SpacyReader
+from retrieval.settings import RetrievalSettings
 
 from .config import Config
 from .conversation import foreign_language
@@ -59,10 +60,14 @@ class Services:
         self.config = config
         self._embedder = embedder
         self._answerer: Answerer | None = None
+        # The index's backend ([store] url): SQLite + FAISS in the data directory, or PostgreSQL.
+        self.storage: Storage = open_storage(
+            config.data_dir, config.store, ef_search=config.vectors.hnsw_ef_search
+        )
         self._multilingual = multilingual  # used only when [multilingual] enabled
         self._crosslingual: CrossLingual | None = None
         # What is indexed, read without the model: `quotebot sources` and `stats` load none.
-        self.catalogue = ServedIndex(config.data_dir)
+        self.catalogue = self.storage.served()
         self._lock = threading.Lock()  # guards lazy loading
         self._index_lock = threading.Lock()  # one index update at a time
 
@@ -78,8 +83,18 @@ class Services:
         embedder = self.embedder
         with self._lock:
             if self._answerer is None:
-                self._answerer = Answerer(self.config.data_dir, embedder, self.config.retrieval)
+                self._answerer = self._answerer_with(embedder, self.config.retrieval)
             return self._answerer
+
+    def answerer_for(self, settings: RetrievalSettings, reader: Reader | None = None) -> Answerer:
+        """An ``Answerer`` over this index with other settings (the eval commands')."""
+        return self._answerer_with(self.embedder, settings, reader)
+
+    def _answerer_with(
+        self, embedder: Embedder, settings: RetrievalSettings, reader: Reader | None = None
+    ) -> Answerer:
+        served = self.storage.served(embedder.name, embedder.dim)
+        return Answerer(self.config.data_dir, embedder, settings, reader, served=served)
 
     @property
     def multilingual(self) -> MultilingualEmbedder | None:
@@ -166,7 +181,7 @@ class Services:
                 rebuild=rebuild,
                 progress=progress,
             )
-            summary = update_index(self.config.data_dir, [Path(p) for p in paths], run)
+            summary = self.storage.update([Path(p) for p in paths], run)
         if self._answerer is not None:
             self._answerer.refresh()
         return summary
@@ -259,7 +274,7 @@ class Services:
                 entries = book.remove(url.strip())
             finally:
                 book.close()
-        if not entries or not (self.config.data_dir / "current").exists():
+        if not entries or not self.storage.built():
             return IndexSummary()
         return self.index([], prune=True)  # the entries' files are gone: so are their articles
 

@@ -21,6 +21,8 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from .chunking import chunk, dateline_day, sentence_spans
 from .cleaning import clean
 from .embedding import Embedder
@@ -253,6 +255,47 @@ def _unique_id(doc: Document, taken: set[str]) -> str:
     return f"{base}-{hashlib.sha256(doc.key.encode()).hexdigest()[:6]}"
 
 
+def plan_changes(
+    existing: dict[str, tuple[str, str, str | None]],
+    taken: set[str],
+    scan: _Scan,
+    run: IndexRun,
+    summary: IndexSummary,
+) -> tuple[list[Article], list[tuple[str, str]]]:
+    """What an index run changes, on either backend: the articles to (re)write, and the (key,
+    id) of those whose files are gone. Skipped and unchanged ones go into ``summary``, added and
+    updated ones too. ``existing`` is ``articles_by_key()``; ``taken`` the stored ids (grown)."""
+    seen: set[str] = set()
+    todo: list[Article] = []
+    for doc in scan.docs:
+        if doc.key in seen:
+            summary.skipped.append(Skipped(doc.key, "duplicate id in the same input"))
+            continue
+        seen.add(doc.key)
+        prior = existing.get(doc.key)
+        ident = prior[0] if prior else _unique_id(doc, taken)
+        article = make_article(doc, ident, run.chunking)
+        if not article.text.strip():
+            summary.skipped.append(Skipped(doc.key, "nothing left after removing boilerplate"))
+            continue
+        if prior and prior[1] == article.content_hash:
+            summary.unchanged.append(ident)
+            continue
+        taken.add(ident)
+        (summary.updated if prior else summary.added).append(ident)
+        todo.append(article)
+
+    gone = [
+        (key, ident)
+        for key, (ident, _h, path) in existing.items()
+        if key not in seen
+        and run.prune
+        and path is not None
+        and (not Path(path).exists() or (path in scan.whole_files and "#" in key))
+    ]
+    return todo, gone
+
+
 def update_index(data_dir: Path, paths: list[Path], run: IndexRun) -> IndexSummary:
     """Bring the index in ``data_dir`` up to date with the articles under ``paths``."""
     started = time.perf_counter()
@@ -311,36 +354,9 @@ def _build_generation(
             raise ModelMismatch(f"{wrong[1]}: run `quotebot index --rebuild PATH...`")
         vecs = old_vecs if old_vecs is not None else Vectors.empty(embedder.dim, run.vectors)
 
-        existing = store.articles_by_key()
-        taken = store.article_ids()
-        seen: set[str] = set()
-        todo: list[Article] = []
-        for doc in scan.docs:
-            if doc.key in seen:
-                summary.skipped.append(Skipped(doc.key, "duplicate id in the same input"))
-                continue
-            seen.add(doc.key)
-            prior = existing.get(doc.key)
-            ident = prior[0] if prior else _unique_id(doc, taken)
-            article = make_article(doc, ident, run.chunking)
-            if not article.text.strip():
-                summary.skipped.append(Skipped(doc.key, "nothing left after removing boilerplate"))
-                continue
-            if prior and prior[1] == article.content_hash:
-                summary.unchanged.append(ident)
-                continue
-            taken.add(ident)
-            (summary.updated if prior else summary.added).append(ident)
-            todo.append(article)
-
-        gone = [
-            (key, ident)
-            for key, (ident, _h, path) in existing.items()
-            if key not in seen
-            and run.prune
-            and path is not None
-            and (not Path(path).exists() or (path in scan.whole_files and "#" in key))
-        ]
+        todo, gone = plan_changes(
+            store.articles_by_key(), store.article_ids(), scan, run, summary
+        )
         if (
             not todo
             and not gone
@@ -375,7 +391,32 @@ def _build_generation(
 
 def _embed_and_store(store: Store, vecs: Vectors, articles: list[Article], run: IndexRun) -> int:
     """Chunk, embed (and parse) ``articles`` into ``store`` and ``vecs``; the passages embedded."""
-    planned = [(a, chunk(a.id, a.text, a.comments_start, run.chunking)) for a in articles]
+    rows, matrix = encode_articles(plan_passages(articles, run), run)
+    next_id = store.max_passage_id() + 1
+    row = 0
+    for item in rows:
+        ids = store.add_articles([item], next_id)
+        vecs.add(list(ids), matrix[row : row + len(item.passages)])
+        row += len(item.passages)
+        next_id += len(item.passages)
+    store.set_meta("last_passage_id", str(next_id - 1))
+    return row
+
+
+Planned = list[tuple[Article, list[Passage]]]
+
+
+def plan_passages(articles: list[Article], run: IndexRun) -> Planned:
+    """Each article with its passages (cheap: no model)."""
+    return [(a, chunk(a.id, a.text, a.comments_start, run.chunking)) for a in articles]
+
+
+def encode_articles(
+    planned: Planned, run: IndexRun, done: int = 0, total: int | None = None
+) -> tuple[list[ArticleRows], np.ndarray]:
+    """Embed (and parse) planned articles: their rows as ``Store.add_articles`` writes them,
+    and the passage vectors, one row per passage in order. Progress counts from ``done`` of
+    ``total`` passages (a run that encodes in batches reports the whole run)."""
     texts: list[str] = []
     spans: list[list[tuple[int, int]]] = []  # each passage's sentences, into article.text
     local: list[list[tuple[int, int]]] = []  # the same, into the embedded text
@@ -386,8 +427,8 @@ def _embed_and_store(store: Store, vecs: Vectors, articles: list[Article], run: 
             spans.append(sentence_spans(article.text, p.start, p.end))
             local.append([(a + shift, b + shift) for a, b in spans[-1]])
             texts.append(text)
-    total = len(texts)
-    done = 0
+    first = done
+    total = len(texts) + done if total is None else total
 
     def tick(n: int) -> None:
         nonlocal done
@@ -399,31 +440,25 @@ def _embed_and_store(store: Store, vecs: Vectors, articles: list[Article], run: 
         done += n
         run.report("parsing", done, total)
 
-    run.report("embedding", 0, total)
+    run.report("embedding", done, total)
     matrix, sentence_vecs = run.embedder.encode_passages(texts, local, progress=tick)
     parses = None
     if run.parser is not None:
-        done = 0
-        run.report("parsing", 0, total)
+        done = first
+        run.report("parsing", done, total)
         texts = [p.text for _, ps in planned for p in ps]
         parses = [p.to_json() for p in run.parser.parse(texts, progress=tick_parse)]
-    next_id = store.max_passage_id() + 1
+    rows = []
     row = 0
     for article, passages in planned:
-        rows = range(row, row + len(passages))
-        ids = store.add_articles(
-            [
-                ArticleRows(
-                    article,
-                    passages,
-                    [(spans[r], sentence_vecs[r]) for r in rows],
-                    None if parses is None else parses[row : row + len(passages)],
-                )
-            ],
-            next_id,
+        span = range(row, row + len(passages))
+        rows.append(
+            ArticleRows(
+                article,
+                passages,
+                [(spans[r], sentence_vecs[r]) for r in span],
+                None if parses is None else parses[row : row + len(passages)],
+            )
         )
-        vecs.add(list(ids), matrix[row : row + len(passages)])
         row += len(passages)
-        next_id += len(passages)
-    store.set_meta("last_passage_id", str(next_id - 1))
-    return total
+    return rows, matrix

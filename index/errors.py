@@ -51,3 +51,11 @@ class FeedBusy(FeedError):
 
 class ConfigError(QuotebotError):
     """config.toml or a QUOTEBOT_* variable is invalid."""
+
+
+class StoreUnavailable(QuotebotError):
+    """The index database (PostgreSQL) cannot be reached, or a query ran past its time limit."""
+
+
+class VectorExtensionMissing(QuotebotError):
+    """The PostgreSQL database has no pgvector extension and it cannot be created there."""

@@ -71,6 +71,27 @@ class FeedSettings:
 
 
 @dataclass(frozen=True)
+class StoreSettings:
+    # "" = SQLite + FAISS generations in the data directory; "postgresql://..." = that database
+    url: str = ""
+    schema: str = "quotebot"  # the PostgreSQL schema the tables live in (one index per schema)
+    pool_size: int = 4  # connections kept open for answering
+    statement_timeout_s: float = 30.0  # a query running longer is cancelled: "try again"
+    connect_timeout_s: float = 5.0  # an unreachable server is reported after this long
+
+    def __post_init__(self) -> None:
+        if self.url and not self.url.startswith(("postgresql://", "postgres://")):
+            raise ValueError("url must be empty (the data directory) or postgresql://...")
+        if not self.schema.isidentifier() or self.schema.lower() != self.schema:
+            raise ValueError(f"schema must be a lower-case identifier, got {self.schema!r}")
+        if self.pool_size < 1:
+            raise ValueError(f"pool_size must be at least 1, got {self.pool_size}")
+        for name in ("statement_timeout_s", "connect_timeout_s"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be more than 0, got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
 class MultilingualSettings:
     """Answering questions in other languages from English articles (off by default).
 

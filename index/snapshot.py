@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .backend import ReadStore, VectorSearch
 from .errors import IndexCorrupt, IndexNotBuilt, ModelMismatch
 from .store import ArticleInfo, Catalog, Store
 from .vectors import Vectors
@@ -156,11 +157,12 @@ def _fsync(path: Path) -> None:
 
 @dataclass
 class Snapshot:
-    """One generation opened read-only: the store and vectors always belong together."""
+    """One generation opened read-only: the store and vectors always belong together. (On
+    PostgreSQL, ``index/pg.py``, the one database: its rows and its vector column.)"""
 
     generation: str
-    store: Store
-    vectors: Vectors
+    store: ReadStore
+    vectors: VectorSearch
     model: str
     dim: int
 
@@ -168,7 +170,20 @@ class Snapshot:
         self.store.close()
 
 
-class ServedIndex:
+class Catalogued:
+    """The catalogue (sources, counts) of whatever ``snapshot`` serves, on either backend."""
+
+    def snapshot(self) -> Snapshot:
+        raise NotImplementedError
+
+    def sources(self) -> list[ArticleInfo]:
+        return self.snapshot().store.sources()
+
+    def catalog(self) -> Catalog:
+        return self.snapshot().store.catalog()
+
+
+class ServedIndex(Catalogued):
     """The generation ``current`` points at, reopened when it moves: what answering reads and
     what the catalogue (sources, counts, sizes) describes."""
 
@@ -188,25 +203,23 @@ class ServedIndex:
                 self._snapshot = fresh
             return self._snapshot
 
-    def sources(self) -> list[ArticleInfo]:
-        return self.snapshot().store.sources()
-
-    def catalog(self) -> Catalog:
-        return self.snapshot().store.catalog()
-
     def stats(self) -> dict[str, Any]:
         snap = self.snapshot()
         gen = self.data_dir / snap.generation
-        sizes = {p.name: p.stat().st_size for p in gen.iterdir() if p.is_file()}
-        return {
-            **snap.store.counts(),
-            "generation": snap.generation,
-            "model": snap.model,
-            "dim": snap.dim,
-            "vectors": len(snap.vectors),
-            "bytes": sum(sizes.values()),
-            "files": sizes,
-        }
+        return snapshot_stats(snap, {p.name: p.stat().st_size for p in gen.iterdir() if p.is_file()})
+
+
+def snapshot_stats(snap: Snapshot, sizes: dict[str, int]) -> dict[str, Any]:
+    """What `quotebot stats` prints: counts, model, and the bytes of each file (or table)."""
+    return {
+        **snap.store.counts(),
+        "generation": snap.generation,
+        "model": snap.model,
+        "dim": snap.dim,
+        "vectors": len(snap.vectors),
+        "bytes": sum(sizes.values()),
+        "files": sizes,
+    }
 
 
 def open_snapshot(data_dir: Path, model: str | None = None, dim: int | None = None) -> Snapshot:

@@ -229,16 +229,7 @@ class Store:
         """(problem, why) when the index was not built for ``model`` with ``dim``-d vectors
         (None compares nothing): the one check ``open_snapshot``, the builder and ``check``
         share."""
-        built_model, built_dim = self.get_meta("model"), int(self.get_meta("dim") or 0)
-        if model is not None and model != built_model:
-            return "model_mismatch", (
-                f"the index was built with {built_model} ({built_dim}-d) but {model} is configured"
-            )
-        if dim is not None and dim != built_dim:
-            return "dim_mismatch", (
-                f"the index was built with {built_dim}-d vectors but the model gives {dim}-d"
-            )
-        return None
+        return mismatch(self.get_meta("model"), int(self.get_meta("dim") or 0), model, dim)
     def set_meta(self, key: str, value: str) -> None:
         self.db["meta"].upsert({"key": key, "value": value}, pk="key")
 
@@ -362,7 +353,7 @@ class Store:
             return []
         where, args = "", []
         if dated is not None:  # only passages of articles published then
-            cond, args = _dated_sql(dated)
+            cond, args = dated_sql(dated)
             where = (" and rowid in (select p.id from passages p join articles a on "
                      f"a.id = p.article_id where {cond})")
         sql = (
@@ -373,13 +364,13 @@ class Store:
 
     def dated_passages(self, dated: Dated) -> list[int]:
         """The passages of the articles published from ``dated[0]`` to ``dated[1]``."""
-        cond, args = _dated_sql(dated)
+        cond, args = dated_sql(dated)
         sql = f"select p.id from passages p join articles a on a.id = p.article_id where {cond}"
         return [r[0] for r in self.conn.execute(sql, args)]
 
     def leads(self, dated: Dated, limit: int) -> list[PassageRow]:
         """The first passage of each article published in ``dated``, newest first."""
-        cond, args = _dated_sql(dated)
+        cond, args = dated_sql(dated)
         sql = (
             "select p.id, p.article_id, p.start, p.end, p.kind, p.text, a.title, a.path, a.url, "
             "a.published from passages p join articles a on a.id = p.article_id "
@@ -391,7 +382,7 @@ class Store:
 
     def dated_articles(self, dated: Dated) -> int:
         """How many articles were published from ``dated[0]`` to ``dated[1]``."""
-        cond, args = _dated_sql(dated)
+        cond, args = dated_sql(dated)
         (n,) = self.conn.execute(f"select count(*) from articles a where {cond}", args).fetchone()
         return int(n)
 
@@ -485,14 +476,31 @@ class Store:
         self.conn.close()
 
 
-def _dated_sql(dated: Dated) -> tuple[str, list[str]]:
-    """SQL for "article ``a`` was published on a day in ``dated``" (ISO days; None = open)."""
+def mismatch(
+    built_model: str | None, built_dim: int, model: str | None, dim: int | None
+) -> tuple[str, str] | None:
+    """(problem, why) when an index built with ``built_model`` and ``built_dim`` is not one for
+    ``model`` with ``dim``-d vectors (None compares nothing); both backends say it alike."""
+    if model is not None and model != built_model:
+        return "model_mismatch", (
+            f"the index was built with {built_model} ({built_dim}-d) but {model} is configured"
+        )
+    if dim is not None and dim != built_dim:
+        return "dim_mismatch", (
+            f"the index was built with {built_dim}-d vectors but the model gives {dim}-d"
+        )
+    return None
+
+
+def dated_sql(dated: Dated, mark: str = "?") -> tuple[str, list[str]]:
+    """SQL for "article ``a`` was published on a day in ``dated``" (ISO days; None = open);
+    ``mark`` is the parameter placeholder ("%s" for PostgreSQL)."""
     cond, args = ["a.published is not null"], []
     start, end = dated
     if start is not None:
-        cond.append("substr(a.published, 1, 10) >= ?")
+        cond.append(f"substr(a.published, 1, 10) >= {mark}")
         args.append(start)
     if end is not None:
-        cond.append("substr(a.published, 1, 10) <= ?")
+        cond.append(f"substr(a.published, 1, 10) <= {mark}")
         args.append(end)
     return " and ".join(cond), args

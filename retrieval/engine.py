@@ -18,6 +18,7 @@ from index.chunking import is_dateline, sentence_spans
 from index.embedding import Embedder
 from index.parsing import Parsed
 from index.snapshot import ServedIndex, Snapshot
+from index.storage import Served
 from index.store import PassageRow, SentenceVectors
 from index.text import STOPWORDS, content_terms, fts_words
 
@@ -113,12 +114,14 @@ class Answerer:
         embedder: Embedder,
         settings: RetrievalSettings,
         reader: Reader | None = None,
+        served: Served | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.embedder = embedder
         self.settings = settings
         self._reader = reader
-        self.served = ServedIndex(self.data_dir, embedder.name, embedder.dim)
+        # ``served``: the index of another backend (index/storage.py); else the data directory's
+        self.served = served or ServedIndex(self.data_dir, embedder.name, embedder.dim)
         # Full-text search runs here while the question is embedded: SQLite and torch both
         # release the GIL, so on two cores a question costs the longer of the two, not the sum.
         self._fts_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="quotebot-fts")

@@ -4,6 +4,8 @@ a loopback web site."""
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import re
 import sys
 import threading
@@ -65,6 +67,28 @@ class FakeEmbedder:
 @pytest.fixture
 def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()
+
+
+def write_file(folder: Path, name: str, text: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(text, encoding="utf-8")
+
+
+@pytest.fixture
+def corpus(tmp_path) -> Path:
+    """Four small articles: a .txt, a .md and two JSONL feed items ("a" and "b")."""
+    src = tmp_path / "articles"
+    write_file(src, "one.txt", "Troop talks\nFrance and the UK discussed troops. Le Monde reported it.")
+    write_file(src, "two.md", "# Missiles\nStorm Shadow missiles were supplied by Britain.")
+    write_file(
+        src,
+        "feed.jsonl",
+        "\n".join(
+            json.dumps({"id": i, "title": f"Feed {i}", "text": f"Feed item {i} about tanks."})
+            for i in ("a", "b")
+        ),
+    )
+    return src
 
 
 @pytest.fixture(scope="session")
@@ -170,3 +194,99 @@ def running_site() -> Iterator[Site]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+# -- storage backends ------------------------------------------------------------------------------
+# The PostgreSQL server comes from TEST_POSTGRES_URL: `make test` and `make test-fast` start the
+# project's throwaway server (tools/pg.py) and set it, so CI always runs these. Only a bare
+# `pytest` without it skips the PostgreSQL half, and says why.
+PG_URL = os.environ.get("TEST_POSTGRES_URL", "")
+NO_PG = "no PostgreSQL: set TEST_POSTGRES_URL (`make test` starts one with tools/pg.py)"
+
+
+@dataclass
+class Backend:
+    """One storage backend for a test: ``storage(data_dir)`` opens its index, in a schema of
+    its own on PostgreSQL that is dropped after the test."""
+
+    kind: str
+    schemas: list[str] = field(default_factory=list)
+    opened: list[object] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return PG_URL if self.kind == "postgresql" else ""
+
+    def settings(self, name: str = "main"):
+        from index.settings import StoreSettings
+
+        if self.kind == "sqlite":
+            return StoreSettings()
+        schema = f"test_{os.getpid()}_{len(self.schemas)}_{name}"
+        self.schemas.append(schema)
+        return StoreSettings(url=PG_URL, schema=schema, connect_timeout_s=5.0)
+
+    def storage(self, data_dir: Path, settings=None):
+        from index.storage import open_storage
+
+        storage = open_storage(data_dir, settings or self.settings())
+        self.opened.append(storage)
+        return storage
+
+    def env(self, settings) -> dict[str, str]:
+        """The QUOTEBOT_* variables that point the CLI at ``settings``' index."""
+        if self.kind == "sqlite":
+            return {}
+        return {"QUOTEBOT_STORE__URL": settings.url, "QUOTEBOT_STORE__SCHEMA": settings.schema}
+
+    def cleanup(self) -> None:
+        for storage in self.opened:
+            storage.close()  # type: ignore[attr-defined]
+        if self.kind == "postgresql":
+            import psycopg
+
+            with psycopg.connect(PG_URL, autocommit=True) as conn:
+                for schema in self.schemas:
+                    conn.execute(f'drop schema if exists "{schema}" cascade')
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(not PG_URL, reason=NO_PG))]
+)
+def backend(request) -> Iterator[Backend]:
+    """Each storage-touching test runs on both backends: SQLite + FAISS and PostgreSQL."""
+    chosen = Backend(request.param)
+    try:
+        yield chosen
+    finally:
+        chosen.cleanup()
+
+
+@pytest.fixture(scope="session")
+def pg_news_answerer(tmp_path_factory, real_embedder):
+    """The news corpus indexed in PostgreSQL with the real model (a schema of its own)."""
+    if not PG_URL:
+        pytest.skip(NO_PG)
+    from index.builder import IndexRun
+    from retrieval.engine import Answerer
+    from retrieval.settings import RetrievalSettings
+
+    chosen = Backend("postgresql")
+    storage = chosen.storage(tmp_path_factory.mktemp("pg-news-data"), chosen.settings("news"))
+    try:
+        storage.update([NEWS], IndexRun(real_embedder))
+        yield Answerer(
+            storage.data_dir, real_embedder, RetrievalSettings(),
+            served=storage.served(real_embedder.name, real_embedder.dim),
+        )
+    finally:
+        chosen.cleanup()
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(not PG_URL, reason=NO_PG))]
+)
+def any_news_answerer(request):
+    """The news answerer on each backend: the same questions get the same kind of answers."""
+    name = "news_answerer" if request.param == "sqlite" else "pg_news_answerer"
+    return request.getfixturevalue(name)

@@ -14,64 +14,49 @@ from index.errors import IndexBusy, IndexCorrupt, IndexNotBuilt, ModelMismatch
 from index.snapshot import current_generation, generations, open_snapshot
 from retrieval.engine import Answerer
 from retrieval.settings import RetrievalSettings
+from tests.conftest import write_file
 
 SETTINGS = RetrievalSettings(highlight=False, min_quote_similarity=0.0)
 
 
-def _write(folder, name, text):
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / name).write_text(text, encoding="utf-8")
-
-
-@pytest.fixture
-def corpus(tmp_path):
-    src = tmp_path / "articles"
-    _write(src, "one.txt", "Troop talks\nFrance and the UK discussed troops. Le Monde reported it.")
-    _write(src, "two.md", "# Missiles\nStorm Shadow missiles were supplied by Britain.")
-    _write(
-        src,
-        "feed.jsonl",
-        "\n".join(
-            json.dumps({"id": i, "title": f"Feed {i}", "text": f"Feed item {i} about tanks."})
-            for i in ("a", "b")
-        ),
-    )
-    return src
-
-
-def test_first_run_adds_everything_and_second_run_embeds_nothing(tmp_path, corpus, fake_embedder):
-    data = tmp_path / "data"
-    first = update_index(data, [corpus], IndexRun(fake_embedder))
-    assert sorted(first.added) == ["a", "b", "one", "two"] and first.passages_embedded > 0
+def test_first_run_adds_everything_and_second_run_embeds_nothing(
+    backend, tmp_path, corpus, fake_embedder
+):
+    storage = backend.storage(tmp_path / "data")
+    assert not storage.built()
+    first = storage.update([corpus], IndexRun(fake_embedder))
+    assert sorted(first.added) == ["a", "b", "one", "two"] and first.passages_embedded == 4
+    assert storage.built()
     before = fake_embedder.documents
-    gen = current_generation(data)
-    second = update_index(data, [corpus], IndexRun(fake_embedder))
+    gen = storage.served().stats()["generation"]
+    second = storage.update([corpus], IndexRun(fake_embedder))
     assert sorted(second.unchanged) == ["a", "b", "one", "two"]
     assert not (second.added or second.updated or second.removed)
     assert fake_embedder.documents == before  # nothing re-embedded
-    assert current_generation(data) == gen  # nothing changed: no new generation
+    assert storage.served().stats()["generation"] == gen  # SQLite: no new generation
 
 
-def test_changed_new_and_removed_articles(tmp_path, corpus, fake_embedder):
-    data = tmp_path / "data"
-    update_index(data, [corpus], IndexRun(fake_embedder))
-    _write(corpus, "one.txt", "Troop talks\nFrance and the UK agreed on training missions.")
-    _write(corpus, "three.txt", "New\nA brand new article about ceasefires.")
+def test_changed_new_and_removed_articles(backend, tmp_path, corpus, fake_embedder):
+    storage = backend.storage(tmp_path / "data")
+    storage.update([corpus], IndexRun(fake_embedder))
+    write_file(corpus, "one.txt", "Troop talks\nFrance and the UK agreed on training missions.")
+    write_file(corpus, "three.txt", "New\nA brand new article about ceasefires.")
     (corpus / "two.md").unlink()
     (corpus / "feed.jsonl").write_text(
         json.dumps({"id": "a", "title": "Feed a", "text": "Feed item a about tanks."})
     )
-    summary = update_index(data, [corpus], IndexRun(fake_embedder))
+    summary = storage.update([corpus], IndexRun(fake_embedder))
     assert summary.updated == ["one"] and summary.added == ["three"]
     assert sorted(summary.removed) == ["b", "two"] and summary.unchanged == ["a"]
-    snap = open_snapshot(data)
-    ids = {r[0] for r in snap.store.conn.execute("select id from articles")}
-    assert ids == {"a", "one", "three"}
-    (n,) = snap.store.conn.execute("select count(*) from passages").fetchone()
-    assert len(snap.vectors) == n  # every passage has a vector, no orphans
-    assert set(snap.vectors.ids()) == {
-        r[0] for r in snap.store.conn.execute("select id from passages")
-    }
+    served = storage.served()
+    assert [s.id for s in served.sources()] == ["a", "one", "three"]
+    snap = served.snapshot()
+    assert len(snap.vectors) == served.catalog().passages == 3  # a vector per passage
+    # check: on SQLite the FAISS ids are the passage ids, no orphans; on PostgreSQL the
+    # vector is the passage row's own column
+    report = storage.check(model=fake_embedder.name, dim=fake_embedder.dim)
+    assert report.ok, report.problems
+    assert report.counts["passages"] == report.counts["vectors"] == 3
     assert snap.store.fts_search("ceasefires", 5)
     assert not snap.store.fts_search("Storm Shadow", 5)
 
@@ -94,7 +79,7 @@ def test_crash_during_indexing_leaves_the_served_index_intact(tmp_path, corpus, 
         def encode_documents(self, texts, progress=None):
             raise RuntimeError("power cut")
 
-    _write(corpus, "three.txt", "New\nSomething else entirely.")
+    write_file(corpus, "three.txt", "New\nSomething else entirely.")
     with pytest.raises(RuntimeError, match="power cut"):
         update_index(data, [corpus], IndexRun(Exploding()))
     assert current_generation(data) == served
@@ -106,30 +91,42 @@ def test_crash_during_indexing_leaves_the_served_index_intact(tmp_path, corpus, 
     assert summary.added == ["three"] and not (data / "gen-999999").exists()
 
 
-def test_answers_pick_up_a_newly_published_index(tmp_path, corpus, fake_embedder):
-    data = tmp_path / "data"
-    update_index(data, [corpus], IndexRun(fake_embedder))
-    answerer = Answerer(data, fake_embedder, SETTINGS)
+def test_answers_pick_up_a_newly_published_index(backend, tmp_path, corpus, fake_embedder):
+    storage = backend.storage(tmp_path / "data")
+    storage.update([corpus], IndexRun(fake_embedder))
+    served = storage.served(fake_embedder.name, fake_embedder.dim)
+    answerer = Answerer(storage.data_dir, fake_embedder, SETTINGS, served=served)
     assert all("easefire" not in a.quote for a in answerer.ask("ceasefire agreement").answers)
-    _write(corpus, "three.txt", "Ceasefire\nA ceasefire agreement was signed.")
-    update_index(data, [corpus], IndexRun(fake_embedder))
+    write_file(corpus, "three.txt", "Ceasefire\nA ceasefire agreement was signed.")
+    storage.update([corpus], IndexRun(fake_embedder))
     result = answerer.ask("ceasefire agreement")
     assert "ceasefire agreement was signed" in result.answers[0].quote
+    assert result.answers[0].sources[0].id == "three"
 
 
-def test_model_mismatch_is_a_clear_error(tmp_path, corpus, fake_embedder):
-    data = tmp_path / "data"
-    update_index(data, [corpus], IndexRun(fake_embedder))
+def test_model_mismatch_is_a_clear_error(backend, tmp_path, corpus, fake_embedder):
+    storage = backend.storage(tmp_path / "data")
+    storage.update([corpus], IndexRun(fake_embedder))
 
     class Other(type(fake_embedder)):
         name, dim = "other-model", 32
 
+    answering = storage.served(fake_embedder.name, fake_embedder.dim)
+    assert answering.snapshot().model == "fake-hash"
+    served = storage.served(Other.name, Other.dim)
     with pytest.raises(ModelMismatch, match="rebuild"):
-        Answerer(data, Other(), SETTINGS).ask("troops")
+        Answerer(storage.data_dir, Other(), SETTINGS, served=served).ask("troops")
+    with pytest.raises(ModelMismatch, match="128-d"):
+        storage.served(fake_embedder.name, 128).snapshot()
     with pytest.raises(ModelMismatch, match="--rebuild"):
-        update_index(data, [corpus], IndexRun(Other()))
-    summary = update_index(data, [corpus], IndexRun(Other(), rebuild=True))
+        storage.update([corpus], IndexRun(Other()))
+    assert storage.check(model=Other.name).names == ["model_mismatch"]
+    summary = storage.update([corpus], IndexRun(Other(), rebuild=True))
     assert len(summary.added) == 4
+    snap = storage.served(Other.name, Other.dim).snapshot()
+    assert (snap.model, snap.dim, len(snap.vectors)) == ("other-model", 32, 4)
+    with pytest.raises(ModelMismatch, match="other-model"):  # served from before the rebuild
+        answering.snapshot()
 
 
 def test_no_index_and_corrupt_index_are_clear_errors(tmp_path, corpus, fake_embedder):

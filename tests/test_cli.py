@@ -29,6 +29,15 @@ def test_ask_without_an_index_says_how_to_build_one(tmp_path, monkeypatch):
     assert "quotebot index" in result.output and "Traceback" not in result.output
 
 
+def test_an_unreachable_database_is_one_line_without_the_password(tmp_path, monkeypatch):
+    monkeypatch.setenv("QUOTEBOT_STORE__URL", "postgresql://qb:topsecret@127.0.0.1:1/qb")
+    monkeypatch.setenv("QUOTEBOT_STORE__CONNECT_TIMEOUT_S", "1")
+    result = CliRunner().invoke(main, ["--data", str(tmp_path), "sources"])
+    assert result.exit_code == 1 and "unavailable" in result.output
+    assert "topsecret" not in result.output and "Traceback" not in result.output
+    assert "postgresql://qb:***@127.0.0.1:1/qb" in result.output
+
+
 def test_bad_config_is_named(tmp_path):
     bad = tmp_path / "config.toml"
     bad.write_text("[retrieval]\nrrf_kk = 3\n")
@@ -106,11 +115,14 @@ def test_serve_refuses_a_damaged_index_at_start_up(tmp_path, monkeypatch):
     assert "chatting here instead" not in result.output  # refused before any question
 
 
-def test_sources_and_stats_load_no_model(tmp_path, fake_embedder, monkeypatch):
-    from index.builder import IndexRun, update_index
+def test_sources_and_stats_load_no_model(tmp_path, fake_embedder, monkeypatch, backend):
+    from index.builder import IndexRun
 
     (tmp_path / "a.txt").write_text("Lumen names a chief\n\nLumen Inc named Ann Ray chief.\n")
-    update_index(tmp_path / "data", [tmp_path / "a.txt"], IndexRun(fake_embedder))
+    settings = backend.settings()
+    backend.storage(tmp_path / "data", settings).update([tmp_path / "a.txt"], IndexRun(fake_embedder))
+    for name, value in backend.env(settings).items():  # the index in PostgreSQL: [store] url
+        monkeypatch.setenv(name, value)
 
     def no_model(settings):
         raise AssertionError("the catalogue loaded the model")

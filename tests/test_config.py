@@ -54,3 +54,12 @@ def test_invalid_files_are_named_with_the_problem(tmp_path, text, message):
 def test_token_comes_from_the_environment_only(monkeypatch):
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
     assert load_config(None, data_dir=Path("x")).token == "123:abc"
+
+
+def test_multilingual_answering_needs_the_data_directory_backend(tmp_path, monkeypatch):
+    monkeypatch.setenv("QUOTEBOT_STORE__URL", "postgresql://qb@127.0.0.1/qb")
+    monkeypatch.setenv("QUOTEBOT_MULTILINGUAL__ENABLED", "true")
+    with pytest.raises(ConfigError, match=r"\[multilingual\] enabled needs"):
+        load_config(None, data_dir=tmp_path)
+    monkeypatch.setenv("QUOTEBOT_MULTILINGUAL__ENABLED", "false")
+    assert load_config(None, data_dir=tmp_path).store.url == "postgresql://qb@127.0.0.1/qb"

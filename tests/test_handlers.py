@@ -27,7 +27,7 @@ from bot import formatting as fmt
 from bot import handlers as h
 from bot.config import BotSettings
 from bot.state import BotState
-from index.errors import FeedError, IngestError, QuotebotError
+from index.errors import FeedError, IngestError, QuotebotError, StoreUnavailable
 from index.feeds import Feed, FeedReport
 from index.records import IndexSummary, Skipped
 from retrieval.answers import Answer, Result, SourceRef
@@ -426,6 +426,17 @@ async def test_service_errors_are_shown_and_crashes_logged_not_leaked(
     assert bot.texts()[-1] == h.ERROR_REPLY
     assert "secret internals" not in bot.texts()[-1]
     assert any(r.exc_info and "secret internals" in str(r.exc_info[1]) for r in caplog.records)
+
+
+async def test_an_unavailable_database_asks_to_try_again_without_its_address(
+        bot: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    bot.services.ask_error = StoreUnavailable(
+        "the index database postgresql://qb:***@db.internal:5432/qb (schema quotebot) is "
+        "unavailable (connection refused); check that the server runs and [store] url")
+    with caplog.at_level(logging.WARNING):
+        await bot.send(message("Tell me about troops"))
+    assert bot.texts()[-1] == fmt.TRY_AGAIN
+    assert any("db.internal" in r.getMessage() for r in caplog.records)  # the log says where
 
 
 async def test_a_long_answer_is_split_and_buttons_go_on_the_last_part(bot: Harness) -> None:

@@ -18,8 +18,7 @@ from index.snapshot import open_snapshot
 from index.store import MIGRATIONS, REQUIRED_TABLES, ArticleRows, Store
 
 
-@pytest.fixture
-def store(tmp_path, fake_embedder):
+def _harbour(tmp_path):
     """30 articles say "harbour", 3 of them "lighthouse", 1 "keeper"; all are one passage."""
     rows = [
         {
@@ -34,15 +33,41 @@ def store(tmp_path, fake_embedder):
     src = tmp_path / "src"
     src.mkdir()
     (src / "feed.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
-    update_index(tmp_path / "data", [src], IndexRun(fake_embedder))
+    return src
+
+
+@pytest.fixture
+def store(tmp_path, fake_embedder):
+    """The harbour articles in SQLite (the postings budget is the SQLite backend's)."""
+    update_index(tmp_path / "data", [_harbour(tmp_path)], IndexRun(fake_embedder))
     snap = open_snapshot(tmp_path / "data")
     yield snap.store
     snap.close()
 
 
+@pytest.fixture
+def any_store(tmp_path, fake_embedder, backend):
+    """The harbour articles on each backend."""
+    storage = backend.storage(tmp_path / "data")
+    storage.update([_harbour(tmp_path)], IndexRun(fake_embedder))
+    return storage.served().snapshot().store
+
+
 def _articles(store, hits):
     rows = store.passages(p for p, _ in hits)
     return {rows[p].article_id for p, _ in hits}
+
+
+def test_full_text_matches_any_word_stemmed_and_ranks_the_fullest_first(any_store):
+    assert _articles(any_store, any_store.fts_search("keeper", 10)) == {"a0"}
+    assert _articles(any_store, any_store.fts_search("lighthouses", 10)) == {"a0", "a10", "a20"}
+    hits = any_store.fts_search("harbour lighthouse keeper", 40)
+    assert len(hits) == 30  # any of the words, as FTS5's OR query
+    assert any_store.passages([hits[0][0]])[hits[0][0]].article_id == "a0"  # all three words
+    assert _articles(any_store, hits[1:3]) == {"a10", "a20"}  # then two of them
+    assert [score for _, score in hits] == sorted((score for _, score in hits), reverse=True)
+    assert len(any_store.fts_search("harbour", 5)) == 5  # the limit
+    assert any_store.fts_search("absent words", 10) == []
 
 
 def test_postings_count_the_passages_holding_a_word(store):
