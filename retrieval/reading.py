@@ -323,6 +323,8 @@ class SpacyReader:
             cands = _candidates(question, qterms, doc, passage.context or passage.text)
             terms = [content_terms(w) & qterms for w in doc.words]  # once a passage
             sentences = _sentence_roots(doc)
+            headings = _headings(doc, sentences)
+            cands = [c for c in cands if sentences[_root(doc, c[2], c[3])] not in headings]
             feats = [features(question, qterms, doc, c, terms, sentences) for c in cands]
             verbs = self._similarity(question.verb, [f.pop("_verb") for f in feats])
             # "who proposed troops": "a proposal by X to send troops" proposes; "who wants to
@@ -666,6 +668,22 @@ def _subtree(doc: Parsed, i: int) -> tuple[int, int]:
     while b - 1 > a and doc.pos[b - 1] == "PUNCT":
         b -= 1
     return a, b
+
+
+def _headings(doc: Parsed, sentences: Sequence[int]) -> set[int]:
+    """Sentences written in Title Case, a heading or a line of a list of sources ("Leveraging
+    Trump's Support for Ukraine Troop Plan: Bloomberg.com"): they name things, they say
+    nothing about them, so nothing in them answers."""
+    words: dict[int, list[str]] = {}
+    for i, w in enumerate(doc.words):
+        if len(w) >= 4 and w[0].isalpha():
+            words.setdefault(sentences[i], []).append(w)
+    return {
+        root
+        for root, ws in words.items()
+        # every longer word capitalised: "The Denver Broncos defeated ..." is no heading
+        if len(ws) >= 4 and all(w[0].isupper() and not w.isupper() for w in ws)
+    }
 
 
 def _opens_sentence(doc: Parsed, i: int) -> bool:

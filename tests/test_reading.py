@@ -583,3 +583,17 @@ def test_a_story_naming_nothing_the_question_names_gives_no_answer_beside_one_th
     assert spans_named and not spans_other
     (alone,) = reader.read(asked, [other])  # with no story naming them, it may still answer
     assert alone
+
+
+def test_a_heading_or_a_line_of_a_source_list_answers_nothing(reader):
+    # as the news articles' cleaned text holds one list
+    text = (
+        "European Countries and Troop Deployment: DW\n"
+        "Leveraging Trump's Support for Ukraine Troop Plan: Bloomberg.com\n"
+        "Security Guarantees and Troop Contributions: Euronews.com"
+    )
+    asked = reader.analyze("Who supports the troop plan?")
+    (spans,) = reader.read(asked, [ReadPassage(text)])
+    assert not spans
+    names = "The Denver Broncos defeated the Carolina Panthers in Santa Clara."
+    assert _best(reader, "Who defeated the Carolina Panthers?", names)[0] is not None
