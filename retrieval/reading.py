@@ -609,7 +609,7 @@ def _candidates(
             and re.search(rf"\b{re.escape(text.lower())}\b", story or doc.text)
         ):
             # "Arbitrageurs pointed out ...": a capital opening a sentence makes no name of a
-            # word its story also writes in lower case ("said one arbitrageurs")
+            # word its story also writes in lower case ("one of the arbitrageurs said")
             continue
         if all(doc.pos[i] == "PRON" for i in range(c[2], c[3])):
             continue
