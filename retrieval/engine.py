@@ -346,18 +346,15 @@ class Answerer:
             ]
             for row, row_spans in zip(rows, found, strict=True)
         }
-        quiet = {
-            (row.start + s.start, row.start + s.end)
-            for row, row_spans in zip(rows, found, strict=True)
-            for s in row_spans
-            if not s.bold
-        }
-        withheld = {
-            (row.start + s.start, row.start + s.end)
-            for row, row_spans in zip(rows, found, strict=True)
-            for s in row_spans
-            if s.withheld
-        }
+        quiet: set[tuple[int, int]] = set()  # spans shown but not bolded ...
+        withheld: set[tuple[int, int]] = set()  # ... and those saying it was not disclosed
+        for row, row_spans in zip(rows, found, strict=True):
+            for s in row_spans:
+                where = (row.start + s.start, row.start + s.end)
+                if not s.bold:
+                    quiet.add(where)
+                if s.withheld:
+                    withheld.add(where)
         if not asked.typed:
             # "What ...?" of no known type: the quotes stay as retrieval chose them, and the
             # best phrase inside one is bolded when it stands out.
